@@ -1,0 +1,64 @@
+"""genwidgets: train, watch and explore generative models inside notebooks.
+
+Quick start::
+
+    import genwidgets as gw
+    gw.list_models()                     # model families from every installed plugin
+    run = gw.train("dcgan", data="mnist", steps=2000, out="runs/dcgan")
+    run.wait()
+    gw.load_model("runs/dcgan").sample(16)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import build_model, load_data, load_model, resume, train
+from .config import ModelConfig, param
+from .data.base import Batch, DataSpec, GenData, TensorData
+from .errors import (
+    CapabilityError,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DeviceError,
+    GenwidgetsError,
+    NonFiniteLossError,
+    PluginError,
+    RunError,
+)
+from .hookspecs import hookimpl
+from .model import Capabilities, GenerativeModel
+from .registry import Registry, get_registry, reset_registry
+from .runtime.events import Event
+from .runtime.run import Run
+from .runtime.runtime import Runtime, available_devices, select_device
+
+
+def list_plugins() -> list[dict]:
+    """Every plugin found: name, distribution, version, what it registered, load error if any."""
+    return [p.to_dict() for p in get_registry().list_plugins()]
+
+
+def list_models() -> list[dict]:
+    """Every registered model family with its capabilities, data kinds, presets and config schema."""
+    return get_registry().list_models()
+
+
+def get_model(name: str) -> type[GenerativeModel]:
+    """The model class registered under ``name``."""
+    return get_registry().get_model(name)
+
+
+def list_datasets() -> list[dict]:
+    """Every registered data set: name, description, kind, shape, size, classes, plugin."""
+    return [d.to_dict() for d in get_registry().list_datasets()]
+
+
+__all__ = [
+    "Batch", "Capabilities", "CapabilityError", "CheckpointError", "ConfigError", "DataError", "DataSpec",
+    "DeviceError", "Event", "GenData", "GenerativeModel", "GenwidgetsError", "ModelConfig", "NonFiniteLossError",
+    "PluginError", "Registry", "Run", "RunError", "Runtime", "TensorData", "__version__", "available_devices",
+    "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
+    "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "train",
+]

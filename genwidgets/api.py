@@ -1,0 +1,177 @@
+"""The Python entry points: build a model, load data, train, resume, load a checkpoint."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data.base import GenData
+from .errors import ConfigError, PluginError
+from .model import GenerativeModel
+from .registry import get_registry
+from .runtime import checkpoint as ckpt
+from .runtime.run import Run
+from .runtime.runtime import Runtime
+
+#: What ``train(..., data=...)`` accepts besides a registered name.
+DataLike = str | os.PathLike | GenData | Any
+
+
+def load_data(data: DataLike, *, labels: Any = None, **options: Any) -> GenData:
+    """Turn ``data`` into a :class:`GenData`.
+
+    ``data`` may be a registered data set name (``"mnist"``, ``"ring"``; ``options`` go to its
+    loader), a folder of images (a path that exists), a numpy array, a torch tensor, a torch
+    ``Dataset`` or a ``GenData``. ``labels`` go with arrays and tensors.
+    """
+    from .data.user import from_user
+
+    if isinstance(data, str) and not os.path.exists(data):
+        entry = get_registry().get_dataset(data)
+        loaded = entry.loader(**options)
+        loaded.name = entry.name
+        return loaded
+    if options:
+        raise ConfigError(f"data options {sorted(options)} apply only to registered data sets")
+    return from_user(data, labels=labels)
+
+
+def build_model(
+    model: str | type[GenerativeModel],
+    data_spec: Any,
+    *,
+    config: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    runtime: Runtime | None = None,
+) -> GenerativeModel:
+    """Build a model family by name (or class) for data of ``data_spec``.
+
+    ``config`` overrides fields of the family's Config (unknown or out-of-range values raise
+    ConfigError naming the field); ``preset`` starts from a named preset such as ``"tiny"``.
+    """
+    cls = get_registry().get_model(model) if isinstance(model, str) else model
+    cfg = cls.Config.from_dict(config, preset=preset)
+    rt = runtime or Runtime.create(seed=cfg.seed)
+    return cls(cfg, data_spec=data_spec, runtime=rt)
+
+
+def train(
+    model: str | type[GenerativeModel] | GenerativeModel,
+    data: DataLike = "mnist",
+    *,
+    steps: int | None = 2000,
+    config: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    device: str | None = None,
+    precision: str = "auto",
+    labels: Any = None,
+    data_options: Mapping[str, Any] | None = None,
+    start: bool = True,
+    **run_options: Any,
+) -> Run:
+    """Train a model on data in the background and return the :class:`Run`.
+
+    Example::
+
+        run = genwidgets.train("dcgan", data="mnist", steps=2000, out="runs/dcgan")
+        run.pause(); run.set_hparams(lr_g=1e-4); run.resume()
+        run.wait()
+
+    Args:
+        model: A registered family name, a model class, or a built model.
+        data: See :func:`load_data`.
+        steps: Steps to train (None: until ``run.stop()``).
+        config / preset: Config overrides and preset (ignored when ``model`` is built).
+        out: Run directory for checkpoints; None keeps the run in memory.
+        device / precision: See :meth:`Runtime.create`.
+        labels: Labels for array or tensor data.
+        data_options: Options for a registered data set's loader (e.g. ``{"n": 5000}``).
+        start: Start training at once (False: call ``run.start()`` or ``run.step()`` later).
+        **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ... (see Run).
+    """
+    dataset = load_data(data, labels=labels, **dict(data_options or {}))
+    if isinstance(model, GenerativeModel):
+        built = model
+    else:
+        cls = get_registry().get_model(model) if isinstance(model, str) else model
+        cfg = cls.Config.from_dict(config, preset=preset)
+        runtime = Runtime.create(device=device, precision=precision, seed=cfg.seed)
+        built = cls(cfg, data_spec=dataset.spec, runtime=runtime)
+    if isinstance(built.runtime.device, torch.device) and built.runtime.device.type != "cpu" and hasattr(dataset, "to"):
+        dataset.to(built.runtime.device)  # in-memory data goes to the accelerator once
+    source = {"name": dataset.name, "options": dict(data_options or {})} if isinstance(data, str) else None
+    run = Run(built, dataset, steps=steps, out_dir=out, data_source=source, **run_options)
+    if start:
+        run.start()
+    return run
+
+
+def load_model(checkpoint: str | os.PathLike, *, device: str | None = None) -> GenerativeModel:
+    """Load a trained model from a checkpoint (or a run directory's newest one), ready to sample."""
+    from .data.base import DataSpec
+
+    path = ckpt.resolve_checkpoint(checkpoint)
+    tensors, state = ckpt.read_checkpoint(path)
+    cls = _model_class(state, path)
+    cfg = cls.Config.from_dict(state["config"])
+    runtime = Runtime.create(device=device, seed=cfg.seed)
+    model = cls(cfg, data_spec=DataSpec.from_dict(state["data"]["spec"]), runtime=runtime)
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    model.eval()
+    return model
+
+
+def resume(
+    checkpoint: str | os.PathLike,
+    *,
+    data: DataLike | None = None,
+    steps: int | None = None,
+    out: str | os.PathLike | None = None,
+    device: str | None = None,
+    start: bool = True,
+    **run_options: Any,
+) -> Run:
+    """Continue training from a checkpoint exactly where it stopped.
+
+    The data set is reloaded by name when it was a registered one; pass ``data=`` for user
+    data. ``steps`` defaults to the original total; ``out`` to the checkpoint's run directory.
+    """
+    path = ckpt.resolve_checkpoint(checkpoint)
+    tensors, state = ckpt.read_checkpoint(path)
+    cls = _model_class(state, path)
+    source = state["data"]
+    if data is None:
+        if source.get("name") in (None, "data"):
+            raise ConfigError(f"checkpoint {path} was trained on user data; pass it again with data=...")
+        dataset = load_data(source["name"], **source.get("options", {}))
+    else:
+        dataset = load_data(data)
+    cfg = cls.Config.from_dict(state["config"])
+    runtime = Runtime.create(device=device, seed=cfg.seed)
+    model = cls(cfg, data_spec=dataset.spec, runtime=runtime)
+    saved = state["run"]
+    opts = {"log_every": saved["log_every"], "sample_every": saved["sample_every"],
+            "checkpoint_every": saved["checkpoint_every"], **run_options}
+    run_dir = Path(out) if out is not None else path.parent.parent
+    run = Run(model, dataset, steps=steps if steps is not None else saved["steps"], out_dir=run_dir,
+              data_source={"name": source.get("name"), "options": source.get("options", {})}, **opts)
+    run.load_state(tensors, state)
+    if start and (run.steps is None or run.step_count < run.steps):
+        run.start()
+    return run
+
+
+def _model_class(state: Mapping[str, Any], path: Path) -> type[GenerativeModel]:
+    try:
+        return get_registry().get_model(state["model"])
+    except PluginError as exc:
+        plugin = state.get("plugin")
+        raise PluginError(
+            f"checkpoint {path} needs model {state['model']!r}"
+            + (f" from plugin {plugin!r}" if plugin else "") + f", which is not installed: {exc}"
+        ) from None

@@ -1,0 +1,221 @@
+"""The ``genwidgets`` command line: list plugins and data, train, sample.
+
+Errors print one line and exit non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import GenwidgetsError
+
+
+def _parse_value(text: str) -> Any:
+    """Parse a ``--set`` value as JSON when it is valid JSON (numbers, lists, true), else a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise GenwidgetsError(f"--set expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip().replace("-", "_")] = _parse_value(value)
+    return out
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List plugins, the models and data sets each registered, and load errors."""
+    import genwidgets as gw
+
+    models = {m["name"]: m for m in gw.list_models()}
+    plugins = gw.list_plugins()
+    for p in plugins:
+        p["models"] = [{"name": n, "capabilities": models[n]["capabilities"], "paper": models[n]["paper"]}
+                       for n in p["models"] if n in models]
+    if args.json:
+        print(json.dumps(plugins, indent=2))
+        return 0
+    for p in plugins:
+        origin = f"{p['distribution']} {p['version']}" if p["distribution"] else "added at run time"
+        print(f"{p['name']}  ({origin})")
+        for m in p["models"]:
+            caps = [k.removeprefix("can_") for k, v in m["capabilities"].items() if v]
+            print(f"  model {m['name']:<10} {', '.join(caps)}")
+        if p["datasets"]:
+            print(f"  datasets: {', '.join(p['datasets'])}")
+        if p["error"]:
+            print(f"  ERROR: {p['error']}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """List the registered data sets."""
+    import genwidgets as gw
+
+    sets = gw.list_datasets()
+    if args.json:
+        print(json.dumps(sets, indent=2))
+        return 0
+    for d in sets:
+        classes = f", {d['num_classes']} classes" if d["num_classes"] else ""
+        print(f"{d['name']:<10} {d['kind']:<6} {'x'.join(map(str, d['shape'])):<9} "
+              f"{d['size']:>7} examples{classes}  {d['description']}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a model with a progress bar; Ctrl-C stops cleanly and saves a final checkpoint."""
+    from tqdm import tqdm
+
+    import genwidgets as gw
+
+    from .cli_outputs import SampleWriter, write_final_figures
+
+    if args.resume:
+        run = gw.resume(args.resume, steps=args.steps, device=args.device, start=False)
+        out = run.out_dir
+    else:
+        config = _parse_sets(args.set)
+        if args.batch_size is not None:
+            config["batch_size"] = args.batch_size
+        if args.seed is not None:
+            config["seed"] = args.seed
+        out = Path(args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}")
+        run = gw.train(args.model, data=args.data, steps=args.steps, config=config, preset=args.preset,
+                       out=out, device=args.device, start=False, log_every=args.log_every,
+                       sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
+    writer = SampleWriter(out)
+    run.subscribe(writer, kinds=["samples"])
+    rt = run.runtime.describe()
+    print(f"training {run.model.name} on {run.data_source.get('name')} ({len(run.data)} examples) "
+          f"on {rt['device']} ({rt['precision']}, {rt['num_threads']} threads) -> {out}", file=sys.stderr)
+    bar = tqdm(total=run.steps, initial=run.step_count, unit="step", dynamic_ncols=True, disable=args.quiet)
+    run.start()
+    try:
+        while run.is_alive:
+            time.sleep(0.25)
+            bar.update(run.step_count - bar.n)
+            if run.latest_metrics:
+                bar.set_postfix({k: f"{v:.3g}" for k, v in run.latest_metrics.items()} | {
+                    "it/s": f"{run.steps_per_sec:.1f}"}, refresh=False)
+    except KeyboardInterrupt:
+        bar.close()
+        print("interrupted: stopping and saving a final checkpoint ...", file=sys.stderr)
+        run.stop()
+    bar.update(run.step_count - bar.n)
+    bar.close()
+    run.wait()
+    writer.flush()
+    figures = write_final_figures(run, out)
+    summary = {"model": run.model.name, "data": run.data_source.get("name"), "steps": run.step_count,
+               "state": run.state, "steps_per_sec": round(run.step_count / max(run.train_seconds, 1e-9), 2),
+               "metrics": run.latest_metrics, "checkpoint": str(run.last_checkpoint) if run.last_checkpoint else None,
+               "figures": [str(f) for f in figures]}
+    print(json.dumps(summary, indent=2) if args.json else
+          f"{run.state} at step {run.step_count}: {summary['steps_per_sec']} steps/s (train time); "
+          f"checkpoint {summary['checkpoint']}; samples {out / 'samples.png'}")
+    return 130 if run.state == "stopped" and run.steps and run.step_count < run.steps else 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Draw samples from a checkpoint into a PNG grid."""
+    import torch
+
+    import genwidgets as gw
+
+    from .images import make_grid, points_png, save_png, to_uint8
+
+    model = gw.load_model(args.checkpoint, device=args.device)
+    torch.manual_seed(args.seed)
+    labels = None
+    if model.capabilities.conditional:
+        k = model.data_spec.num_classes or 1
+        labels = (torch.full((args.n,), args.label) if args.label is not None
+                  else torch.arange(args.n) % k).to(model.device)
+    elif args.label is not None:
+        raise GenwidgetsError(f"model {model.name!r} is not conditional; drop --label")
+    out = model.sample(args.n, labels=labels)
+    if model.data_spec.kind == "images":
+        path = save_png(make_grid(to_uint8(out)), args.out, scale=args.scale)
+    else:
+        path = points_png(out.float().cpu().numpy(), args.out)
+    print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for docs and tests)."""
+    parser = argparse.ArgumentParser(prog="genwidgets", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="list plugins, their models (with capabilities) and data sets")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("datasets", help="list the embedded and plugin data sets")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("train", help="train a model; checkpoints and sample grids go to --out")
+    p.add_argument("model", nargs="?", help="model family, e.g. dcgan or vae (see `genwidgets plugins`)")
+    p.add_argument("--data", default="mnist", help="registered data set name or image folder (default: mnist)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 2000; with --resume: the original)")
+    p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIMESTAMP)")
+    p.add_argument("--preset", help="config preset, e.g. tiny")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available, or $GENWIDGETS_DEVICE)")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--sample-every", type=int, default=250)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from a checkpoint or run directory")
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG grid")
+    p.add_argument("checkpoint", help="checkpoint directory, or a run directory (its newest checkpoint)")
+    p.add_argument("-n", type=int, default=64, help="number of samples")
+    p.add_argument("--out", default="samples.png", help="output PNG")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, help="class for conditional models")
+    p.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscale factor")
+    p.add_argument("--device")
+    p.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        if not args.model and not args.resume:
+            parser.error("train needs a MODEL (or --resume CHECKPOINT)")
+        if args.steps is None and not args.resume:
+            args.steps = 2000
+    try:
+        return int(args.func(args) or 0)
+    except (GenwidgetsError, OSError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"genwidgets: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("genwidgets: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,70 @@
+"""Figures the command line writes beside a run: sample grids and reconstructions."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .images import make_grid, points_png, save_png, to_uint8
+from .runtime.events import Event
+
+
+class SampleWriter:
+    """Event subscriber that writes each sample grid to ``out/samples/step-N.png`` and ``out/samples.png``."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.written: list[Path] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        """Write the grid (or scatter, for points) of a ``samples`` event."""
+        if event.kind != "samples":
+            return
+        with self._lock:
+            name = f"step-{event.step:08d}.png"
+            if "images" in event.data:
+                grid = make_grid(event.data["images"], nrow=_columns(event))
+                paths = [save_png(grid, self.out / "samples" / name, scale=2), save_png(grid, self.out / "samples.png", scale=2)]
+            else:
+                pts = event.data["points"]
+                paths = [points_png(pts, self.out / "samples" / name), points_png(pts, self.out / "samples.png")]
+            self.written.extend(paths)
+
+    def flush(self) -> None:
+        """Wait for a write in progress to finish."""
+        with self._lock:
+            pass
+
+
+def _columns(event: Event) -> int | None:
+    labels = event.data.get("labels")
+    if labels is None:
+        return None
+    return int(len(labels) // max(1, len(np.unique(labels))))
+
+
+def write_final_figures(run: Any, out: str | Path) -> list[Path]:
+    """After training: reconstructions (models that encode and decode) and data next to samples for points."""
+    import torch
+
+    out = Path(out)
+    model, written = run.model, []
+    batch = run.data.examples(32, seed=0)
+    caps = model.capabilities
+    if caps.can_encode and caps.can_decode and model.data_spec.kind == "images":
+        x = batch.x.to(model.device)
+        labels = batch.labels.to(model.device) if batch.labels is not None and caps.conditional else None
+        with torch.no_grad():
+            model.eval()
+            recon = model.decode(model.encode(x, labels=labels), labels=labels)
+            model.train()
+        pairs = np.concatenate([to_uint8(x[:16]), to_uint8(recon[:16]), to_uint8(x[16:32]), to_uint8(recon[16:32])])
+        written.append(save_png(make_grid(pairs, nrow=16), out / "reconstructions.png", scale=2))
+    if model.data_spec.kind == "points" and run.latest_samples is not None:
+        ref = run.data.examples(2000, seed=0).x.cpu().numpy()
+        written.append(points_png(run.latest_samples.data["points"], out / "samples_vs_data.png", reference=ref))
+    return written

@@ -1,0 +1,90 @@
+"""Every pluggy hook genwidgets calls: the reference documentation for plugin authors.
+
+A plugin is a module (or object) listed under the entry-point group ``genwidgets.plugins``
+that implements some of these hooks with :data:`hookimpl`::
+
+    # pyproject.toml of your package
+    [project.entry-points."genwidgets.plugins"]
+    my_models = "my_package.genwidgets_plugin"
+
+    # my_package/genwidgets_plugin.py
+    from genwidgets import hookimpl
+
+    @hookimpl
+    def register_models(register):
+        from .model import MyGAN   # import torch-heavy code here, not at module top
+        register(MyGAN)
+
+The built-in families and data sets register through this same group.
+
+Hooks are grouped by phase. Registration hooks hand the plugin a ``register`` callback owned by
+genwidgets, which validates what it is given on the spot and records which plugin gave it;
+an invalid registration is reported under the plugin's name and skipped. Hooks for metrics
+and widget panels (``register_metrics``, ``register_panels``) join this file when the
+features that call them land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .runtime.events import Event
+    from .runtime.run import Run
+
+PROJECT = "genwidgets"
+
+#: Marker for hook specifications (used only in this file).
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marker plugins put on their hook implementations.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---- registration: called once, when the registry first loads ----------------------------
+
+@hookspec
+def register_models(register: Callable[[type], None]) -> None:
+    """Register model families.
+
+    Call ``register(ModelClass)`` once per family. ``ModelClass`` must subclass
+    :class:`genwidgets.GenerativeModel`, with a unique lowercase ``name``, a ``Config``
+    dataclass deriving from :class:`genwidgets.ModelConfig`, and ``capabilities`` flags that
+    match the verbs it implements (``sample``, ``encode``, ``decode``, ``discriminate``).
+    A class that breaks these rules, or whose name is taken, is rejected with the reason and
+    reported under this plugin's name; the plugin's other registrations still count.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable[..., None]) -> None:
+    """Register data sets that ship with the plugin (nothing may be downloaded at run time).
+
+    Call ``register(name, loader, *, description, kind, shape, size, num_classes=None)``:
+
+    * ``loader(**options)`` returns a :class:`genwidgets.data.GenData`; it is called only
+      when the data set is used, so registering is cheap;
+    * ``kind`` is ``"images"`` or ``"points"``, ``shape`` the shape of one example,
+      ``size`` the number of examples, ``num_classes`` the label count (None if unlabelled).
+    """
+
+
+# ---- training: called while runs train ---------------------------------------------------
+
+@hookspec
+def on_train_event(run: Run, event: Event) -> None:
+    """React to an event of any training run (for loggers: CSV, TensorBoard, ...).
+
+    Called from a delivery thread of the run's event bus, never from the training loop, so a
+    slow logger delays only itself. ``event.kind`` is one of ``"state"``, ``"metrics"``,
+    ``"samples"``, ``"checkpoint"``, ``"error"``, ``"hparams"``; see
+    :class:`genwidgets.runtime.events.Event`. Exceptions are logged and do not stop the run.
+    """
+
+
+def hook_names() -> list[str]:
+    """Names of every hook specified here (for meta-tests and docs)."""
+    return sorted(name for name, obj in globals().items() if callable(obj) and hasattr(obj, f"{PROJECT}_spec"))
+

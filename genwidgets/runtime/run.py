@@ -1,0 +1,461 @@
+"""A training session in a background thread that the notebook can pause, steer and stop.
+
+``Run`` steps a model on a data set in a daemon thread, so the kernel stays responsive. Between
+steps it applies control requests (pause, resume, stop, live hyperparameter edits, save) and
+publishes :class:`~genwidgets.runtime.events.Event` s to subscribers through an
+:class:`~genwidgets.runtime.events.EventBus`, which never makes the loop wait.
+
+Thread safety: one lock is held for the duration of each step, so ``save()`` and ``step()``
+from the notebook thread always see the model between steps, never in the middle of one.
+Global RNG state is per process; two runs training at once in one process share it, so only a
+run that trains alone resumes bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from ..data.base import GenData
+from ..errors import ConfigError, NonFiniteLossError, RunError
+from ..images import to_uint8
+from . import checkpoint as ckpt
+from .events import Event, EventBus, Subscription
+from .history import MetricHistory
+from .rng import capture_rng, restore_rng
+from .sampler import EpochSampler
+
+RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
+
+
+class Run:
+    """One training session of one model on one data set.
+
+    Args:
+        model: A :class:`~genwidgets.model.GenerativeModel` (already on its runtime's device).
+        data: The training set.
+        steps: Total steps to train (None: until stopped).
+        out_dir: Where checkpoints go (``out_dir/checkpoints/step-XXXXXXXX``); None keeps
+            everything in memory and ``save()`` then needs a path.
+        log_every: Steps between metric events (metrics are read from the device only then).
+        sample_every: Steps between sample-grid events (from the model's fixed noise).
+        checkpoint_every: Steps between checkpoints (needs ``out_dir``); a final one is written
+            when the run finishes or is stopped.
+        keep_checkpoints: How many periodic checkpoints to keep (None keeps all).
+        data_source: How to reload the data from a checkpoint: ``{"name": ..., "options": {...}}``
+            for a registered data set.
+        history_points: Bound on the metric history kept in memory (see MetricHistory).
+        plugin_events: Forward events to plugins' ``on_train_event`` hooks (loggers).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        data: GenData,
+        *,
+        steps: int | None = None,
+        out_dir: str | os.PathLike | None = None,
+        log_every: int = 10,
+        sample_every: int = 100,
+        checkpoint_every: int | None = 500,
+        keep_checkpoints: int | None = 5,
+        data_source: Mapping[str, Any] | None = None,
+        history_points: int = 10_000,
+        plugin_events: bool = True,
+    ) -> None:
+        for label, value in (("log_every", log_every), ("sample_every", sample_every)):
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{label} must be an integer >= 1, got {value!r}")
+        if steps is not None and (not isinstance(steps, int) or steps < 0):
+            raise ConfigError(f"steps must be an integer >= 0 or None, got {steps!r}")
+        if data.spec != model.data_spec:
+            raise ConfigError(f"the model was built for data {model.data_spec} but the data is {data.spec}")
+        self.model = model
+        self.data = data
+        self.runtime = model.runtime
+        self.steps = steps
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.log_every, self.sample_every = log_every, sample_every
+        self.checkpoint_every, self.keep_checkpoints = checkpoint_every, keep_checkpoints
+        self.data_source = dict(data_source or {"name": getattr(data, "name", "data"), "options": {}})
+        self.step_count = 0
+        self.sampler = EpochSampler(len(data), model.config.batch_size, seed=model.config.seed)
+        self.history = MetricHistory(history_points)
+        self.events = EventBus()
+        self.error: BaseException | None = None
+        self.latest_metrics: dict[str, float] = {}
+        self.latest_samples: Event | None = None
+        self.last_checkpoint: Path | None = None
+        self.steps_per_sec: float = 0.0
+        self.started_at: float | None = None
+        self.train_seconds = 0.0
+
+        self._state: RunState = "created"
+        self._step_lock = threading.RLock()
+        self._control = threading.Condition()
+        self._pause_requested = False
+        self._stop_requested = False
+        self._pending_hparams: dict[str, Any] = {}
+        self._thread: threading.Thread | None = None
+        self._acc: dict[str, torch.Tensor] = {}
+        self._acc_n = 0
+        self._interval_start = time.perf_counter()
+        self._interval_steps = 0
+        self._check_every = 1 if self.runtime.device.type == "cpu" else log_every
+        self._plugin_sub: Subscription | None = None
+        if plugin_events:
+            self._connect_plugins()
+
+    # ---- state ----------------------------------------------------------------------------
+    @property
+    def state(self) -> RunState:
+        """``created``, ``running``, ``paused``, ``stopped``, ``finished`` or ``failed``."""
+        return self._state
+
+    @property
+    def is_alive(self) -> bool:
+        """True while the background thread exists (running or paused)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _set_state(self, new: RunState) -> None:
+        old, self._state = self._state, new
+        if old != new:
+            self.events.publish(Event("state", self.step_count, {"old": old, "new": new}))
+
+    def subscribe(
+        self, callback: Callable[[Event], Any], *, kinds: Iterable[str] | None = None, max_queue: int = 1024
+    ) -> Subscription:
+        """Receive this run's events in a delivery thread; see :meth:`EventBus.subscribe`."""
+        return self.events.subscribe(callback, kinds=kinds, max_queue=max_queue)
+
+    def _connect_plugins(self) -> None:
+        from ..registry import get_registry
+
+        registry = get_registry()
+        if registry.has_event_hooks():
+            self._plugin_sub = self.events.subscribe(lambda ev: registry.emit_event(self, ev), max_queue=4096)
+
+    # ---- control --------------------------------------------------------------------------
+    def start(self) -> Run:
+        """Start (or restart after a stop) training in a background thread; returns self."""
+        with self._control:
+            if self.is_alive:
+                raise RunError("the run is already training; use pause()/resume() or stop() first")
+            if self._state == "failed":
+                raise RunError(f"the run failed and cannot restart: {self.error!r}") from self.error
+            if self.steps is not None and self.step_count >= self.steps:
+                raise RunError(f"the run already reached its {self.steps} steps; raise run.steps to train more")
+            self._pause_requested = self._stop_requested = False
+            self._thread = threading.Thread(target=self._loop, name="genwidgets-run", daemon=True)
+            self._set_state("running")
+            self._thread.start()
+        return self
+
+    def pause(self, *, wait: bool = True, timeout: float = 30.0) -> None:
+        """Pause after the current step; with ``wait``, return once the loop is paused."""
+        with self._control:
+            if not self.is_alive:
+                return
+            self._pause_requested = True
+            self._control.notify_all()
+            if wait:
+                self._control.wait_for(lambda: self._state != "running" or not self.is_alive, timeout)
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        with self._control:
+            self._pause_requested = False
+            self._control.notify_all()
+
+    def stop(self, *, wait: bool = True, timeout: float | None = 60.0) -> None:
+        """Stop after the current step (writing a final checkpoint if ``out_dir`` is set)."""
+        with self._control:
+            self._stop_requested = True
+            self._pause_requested = False
+            self._control.notify_all()
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the run ends; re-raise the run's error, if it failed.
+
+        A KeyboardInterrupt while waiting (Ctrl-C, or the notebook's interrupt button) stops
+        the run cleanly, writing a final checkpoint when ``out_dir`` is set, then propagates.
+        """
+        try:
+            if self._thread is not None:
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while self._thread.is_alive():
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    self._thread.join(0.2 if remaining is None else min(0.2, remaining))
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        self.events.flush(timeout=5.0)
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def step(self, n: int = 1) -> dict[str, float]:
+        """Train ``n`` steps now, in the calling thread (only while not running; paused is fine).
+
+        Returns the last step's metrics as floats.
+        """
+        if self.is_alive and self._state == "running":
+            raise RunError("the run is training in the background; pause() it before stepping by hand")
+        if self._state == "failed":
+            raise RunError(f"the run failed: {self.error!r}") from self.error
+        last: dict[str, float] = {}
+        try:
+            for _ in range(n):
+                with self._step_lock:
+                    last = self._train_one(force_log=True)
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        return last
+
+    def set_hparams(self, **changes: Any) -> None:
+        """Change live hyperparameters (learning rates, D:G step ratio, beta, ...) at the next step.
+
+        Only fields the model's Config declares editable may change; the new values are
+        validated now, so an out-of-range value raises ConfigError here, not in the loop.
+        """
+        editable = self.model.Config.editable_fields()
+        wrong = sorted(set(changes) - set(editable))
+        if wrong:
+            raise ConfigError(
+                f"{', '.join(wrong)} cannot change during training; editable for {self.model.name!r}: "
+                f"{', '.join(editable) or 'none'}"
+            )
+        self.model.config.replace(**{**self._pending_hparams, **changes})  # validates
+        with self._control:
+            self._pending_hparams.update(changes)
+        if not self.is_alive:
+            with self._step_lock:
+                self._apply_hparams()
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        """Current values of the editable hyperparameters."""
+        return {k: getattr(self.model.config, k) for k in self.model.Config.editable_fields()}
+
+    # ---- the loop -------------------------------------------------------------------------
+    def _loop(self) -> None:
+        self.started_at = self.started_at or time.time()
+        self._interval_start, self._interval_steps = time.perf_counter(), 0
+        try:
+            while True:
+                with self._control:
+                    if self._pause_requested and not self._stop_requested:
+                        self._set_state("paused")
+                        self._control.notify_all()
+                        self._control.wait_for(lambda: not self._pause_requested or self._stop_requested)
+                        self._interval_start, self._interval_steps = time.perf_counter(), 0
+                        if not self._stop_requested:
+                            self._set_state("running")
+                    if self._stop_requested:
+                        break
+                if self.steps is not None and self.step_count >= self.steps:
+                    break
+                with self._step_lock:
+                    self._train_one()
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an error event
+            self._fail(exc)
+            return
+        try:
+            self._flush_metrics()
+            if self.out_dir is not None:
+                self.save()
+        except BaseException as exc:  # noqa: BLE001
+            self._fail(exc)
+            return
+        finished = self.steps is not None and self.step_count >= self.steps
+        with self._control:
+            self._set_state("finished" if finished else "stopped")
+            self._control.notify_all()
+
+    def _train_one(self, *, force_log: bool = False) -> dict[str, float]:
+        self._apply_hparams()
+        t0 = time.perf_counter()
+        batch = self.data.get_batch(self.sampler.next_indices())
+        batch = batch.to(self.runtime.device, non_blocking=True)
+        metrics = self.model.train_step(batch)
+        self.step_count += 1
+        self._interval_steps += 1
+        self.train_seconds += time.perf_counter() - t0
+        for key, value in metrics.items():
+            tensor = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+            self._acc[key] = self._acc[key] + tensor.float() if key in self._acc else tensor.float()
+        self._acc_n += 1
+        if self.step_count % self._check_every == 0:
+            self._check_finite(metrics)
+        last: dict[str, float] = {}
+        if force_log or self.step_count % self.log_every == 0 or self.step_count == self.steps:
+            last = self._flush_metrics()
+        if self.step_count % self.sample_every == 0 or self.step_count == self.steps:
+            self.publish_samples()
+        if (self.out_dir is not None and self.checkpoint_every and self.step_count % self.checkpoint_every == 0
+                and self.step_count != self.steps):
+            self.save()
+        return last
+
+    def _check_finite(self, metrics: Mapping[str, Any]) -> None:
+        bad = []
+        for key, value in metrics.items():
+            v = value.detach().float() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+            if not bool(torch.isfinite(v).all()):
+                bad.append(f"{key}={float(v):g}")
+        if bad:
+            raise NonFiniteLossError(
+                f"step {self.step_count} of {self.model.name!r} produced a non-finite value ({', '.join(bad)}); "
+                "the run stopped instead of training on it. Lower the learning rate, check the data for "
+                "extreme values, or resume from the last checkpoint"
+            )
+
+    def _flush_metrics(self) -> dict[str, float]:
+        if not self._acc_n:
+            return {}
+        values = {k: float(v) / self._acc_n for k, v in self._acc.items()}  # the only host sync
+        if any(not math.isfinite(v) for v in values.values()):
+            self._acc, self._acc_n = {}, 0
+            self._check_finite(values)
+        now = time.perf_counter()
+        elapsed = now - self._interval_start
+        if elapsed > 0 and self._interval_steps:
+            self.steps_per_sec = self._interval_steps / elapsed
+        self._interval_start, self._interval_steps = now, 0
+        self._acc, self._acc_n = {}, 0
+        self.latest_metrics = values
+        self.history.append(self.step_count, values)
+        self.events.publish(Event("metrics", self.step_count, {"values": values, "steps_per_sec": self.steps_per_sec}))
+        return values
+
+    def _apply_hparams(self) -> None:
+        with self._control:
+            pending, self._pending_hparams = self._pending_hparams, {}
+        if pending:
+            self.model.apply_config(self.model.config.replace(**pending))
+            self.events.publish(Event("hparams", self.step_count, dict(pending)))
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        message = str(exc) if isinstance(exc, NonFiniteLossError) else f"{type(exc).__name__}: {exc}"
+        self.events.publish(Event("error", self.step_count, {
+            "message": message, "error": exc,
+            "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}))
+        with self._control:
+            self._set_state("failed")
+            self._control.notify_all()
+
+    # ---- samples --------------------------------------------------------------------------
+    def publish_samples(self) -> Event:
+        """Publish (and return) a ``samples`` event from the model's fixed noise, now."""
+        with self._step_lock:
+            out = self.model.preview()
+            _, labels = self.model.fixed_noise()
+        data: dict[str, Any] = {"labels": None if labels is None else labels.cpu().numpy()}
+        if self.model.data_spec.kind == "images":
+            data["images"] = to_uint8(out)
+        else:
+            data["points"] = out.float().cpu().numpy().astype(np.float32)
+        event = Event("samples", self.step_count, data)
+        self.latest_samples = event
+        self.events.publish(event)
+        return event
+
+    # ---- checkpoints ----------------------------------------------------------------------
+    def checkpoint_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything needed to resume exactly: (tensors, json)."""
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        optim_meta = {}
+        for name, opt in self.model.optimizers.items():
+            t, meta = ckpt.optimizer_to_flat(name, opt)
+            tensors.update(t)
+            optim_meta[name] = meta
+        rng_t, rng_meta = capture_rng()
+        tensors.update(rng_t)
+        sampler_t, sampler_meta = self.sampler.state_dict()
+        tensors.update(sampler_t)
+        from .. import __version__
+        from ..registry import get_registry
+
+        try:
+            plugin = get_registry().model_plugin(self.model.name)
+        except Exception:  # noqa: BLE001 - a model built outside the registry
+            plugin = None
+        state = {
+            "genwidgets_version": __version__,
+            "model": self.model.name,
+            "plugin": plugin,
+            "config": self.model.config.to_dict(),
+            "data": {**self.data_source, "spec": self.model.data_spec.to_dict()},
+            "step": self.step_count,
+            "train_seconds": self.train_seconds,
+            "optimizers": optim_meta,
+            "rng": rng_meta,
+            "sampler": sampler_meta,
+            "run": {"steps": self.steps, "log_every": self.log_every, "sample_every": self.sample_every,
+                    "checkpoint_every": self.checkpoint_every},
+            "runtime": self.runtime.describe(),
+            "history": self.history.to_state(),
+        }
+        return tensors, state
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write a checkpoint now (between steps) and return its directory.
+
+        ``path`` defaults to ``out_dir/checkpoints/step-XXXXXXXX``. The write is atomic: on
+        failure a :class:`~genwidgets.errors.CheckpointError` is raised and earlier
+        checkpoints are untouched.
+        """
+        if path is None and self.out_dir is None:
+            raise RunError("this run has no out_dir; pass a path: run.save('my-checkpoint')")
+        with self._step_lock:
+            target = Path(path) if path is not None else (
+                self.out_dir / "checkpoints" / ckpt.checkpoint_name(self.step_count))  # type: ignore[operator]
+            tensors, state = self.checkpoint_state()
+            written = ckpt.write_checkpoint(target, tensors, state)
+        self.last_checkpoint = written
+        self.events.publish(Event("checkpoint", self.step_count, {"path": str(written)}))
+        if path is None:
+            self._prune_checkpoints()
+        return written
+
+    def _prune_checkpoints(self) -> None:
+        if self.keep_checkpoints is None or self.out_dir is None:
+            return
+        for old in ckpt.list_checkpoints(self.out_dir)[: -self.keep_checkpoints]:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(old)
+
+    def load_state(self, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> None:
+        """Restore model, optimizers, counters, data order and RNG from a checkpoint."""
+        with self._step_lock:
+            model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+            self.model.load_state_dict(model_sd)
+            for name, opt in self.model.optimizers.items():
+                ckpt.optimizer_from_flat(name, opt, tensors, state["optimizers"][name])
+            self.sampler.load_state_dict(dict(tensors), state["sampler"])
+            restore_rng(dict(tensors), state["rng"])
+            self.step_count = int(state["step"])
+            self.train_seconds = float(state.get("train_seconds", 0.0))
+            if "history" in state:
+                self.history = MetricHistory.from_state(state["history"])
+
+    def __repr__(self) -> str:
+        total = "∞" if self.steps is None else self.steps
+        return f"<Run {self.model.name} on {self.data_source.get('name')} step {self.step_count}/{total} {self._state}>"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up everything the tests need (Chromium for the real-browser tests included) and run them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core >/dev/null) \
+      || echo "warning: could not install chromium; browser tests will fail under CI=true" >&2
+  else
+    echo "note: chromium missing and not root; browser tests will be skipped (run: sudo apt-get install chromium)" >&2
+  fi
+fi
+scripts/setup.sh test
+.venv/bin/ruff check genwidgets plugins tests benchmarks
+exec .venv/bin/python -m pytest "$@"
