@@ -50,8 +50,13 @@ def build_model(
 ) -> GenerativeModel:
     """Build a model family by name (or class) for data of ``data_spec``.
 
-    ``config`` overrides fields of the family's Config (unknown or out-of-range values raise
-    ConfigError naming the field); ``preset`` starts from a named preset such as ``"tiny"``.
+    Args:
+        model: A registered family name or a model class.
+        data_spec: The :class:`DataSpec` of the data it will train on.
+        config: Overrides of the family's Config fields (unknown or out-of-range values raise
+            ConfigError naming the field).
+        preset: A named preset to start from, such as ``"tiny"``.
+        runtime: The runtime to place the model on (default: a new one, best device).
     """
     cls = get_registry().get_model(model) if isinstance(model, str) else model
     cfg = cls.Config.from_dict(config, preset=preset)
@@ -86,9 +91,11 @@ def train(
         model: A registered family name, a model class, or a built model.
         data: See :func:`load_data`.
         steps: Steps to train (None: until ``run.stop()``).
-        config / preset: Config overrides and preset (ignored when ``model`` is built).
+        config: Config overrides (ignored when ``model`` is already built).
+        preset: Config preset to start from, e.g. ``"tiny"`` (ignored when ``model`` is built).
         out: Run directory for checkpoints; None keeps the run in memory.
-        device / precision: See :meth:`Runtime.create`.
+        device: "cpu", "cuda", "mps", ... (see :meth:`Runtime.create`).
+        precision: "auto", "fp32", "bf16" or "fp16" (see :meth:`Runtime.create`).
         labels: Labels for array or tensor data.
         data_options: Options for a registered data set's loader (e.g. ``{"n": 5000}``).
         start: Start training at once (False: call ``run.start()`` or ``run.step()`` later).

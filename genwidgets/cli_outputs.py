@@ -28,7 +28,8 @@ class SampleWriter:
             name = f"step-{event.step:08d}.png"
             if "images" in event.data:
                 grid = make_grid(event.data["images"], nrow=_columns(event))
-                paths = [save_png(grid, self.out / "samples" / name, scale=2), save_png(grid, self.out / "samples.png", scale=2)]
+                paths = [save_png(grid, self.out / "samples" / name, scale=2),
+                         save_png(grid, self.out / "samples.png", scale=2)]
             else:
                 pts = event.data["points"]
                 paths = [points_png(pts, self.out / "samples" / name), points_png(pts, self.out / "samples.png")]

@@ -42,7 +42,9 @@ def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
 
 
-def optimizer_to_flat(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def optimizer_to_flat(
+    name: str, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Split an optimizer's state dict into tensors (for safetensors) and JSON."""
     sd = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
@@ -92,7 +94,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_checkpoint(directory: str | os.PathLike, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> Path:
+def write_checkpoint(
+    directory: str | os.PathLike, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]
+) -> Path:
     """Write a checkpoint atomically to ``directory`` (which must not exist yet, or is replaced).
 
     Args:
@@ -149,7 +153,8 @@ def read_checkpoint(directory: str | os.PathLike) -> tuple[dict[str, torch.Tenso
     path = Path(directory)
     state_path, weights_path = path / STATE_FILE, path / WEIGHTS_FILE
     if not path.is_dir():
-        raise CheckpointError(f"no checkpoint at {path}: expected a directory containing {STATE_FILE} and {WEIGHTS_FILE}")
+        raise CheckpointError(
+            f"no checkpoint at {path}: expected a directory containing {STATE_FILE} and {WEIGHTS_FILE}")
     for required in (state_path, weights_path):
         if not required.is_file():
             raise CheckpointError(f"checkpoint {path} is incomplete: {required.name} is missing")
@@ -190,5 +195,6 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
         return p
     found = list_checkpoints(p)
     if not found:
-        raise CheckpointError(f"no checkpoint at {p}: it is neither a checkpoint directory nor a run directory with one")
+        raise CheckpointError(
+            f"no checkpoint at {p}: it is neither a checkpoint directory nor a run directory with one")
     return found[-1]
