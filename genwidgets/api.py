@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .data.base import GenData
 from .errors import ConfigError, PluginError
 from .model import GenerativeModel
@@ -109,7 +107,7 @@ def train(
         cfg = cls.Config.from_dict(config, preset=preset)
         runtime = Runtime.create(device=device, precision=precision, seed=cfg.seed)
         built = cls(cfg, data_spec=dataset.spec, runtime=runtime)
-    if isinstance(built.runtime.device, torch.device) and built.runtime.device.type != "cpu" and hasattr(dataset, "to"):
+    if built.runtime.device.type != "cpu":
         dataset.to(built.runtime.device)  # in-memory data goes to the accelerator once
     source = {"name": dataset.name, "options": dict(data_options or {})} if isinstance(data, str) else None
     run = Run(built, dataset, steps=steps, out_dir=out, data_source=source, **run_options)

@@ -90,6 +90,10 @@ class GenData(abc.ABC):
     def get_batch(self, indices: torch.Tensor) -> Batch:
         """Return the examples at ``indices`` (a 1-D int64 CPU tensor) as one batch."""
 
+    def to(self, device: torch.device | str) -> GenData:
+        """Prepare to serve batches on ``device`` (in-memory sets move there once); returns self."""
+        return self
+
     def examples(self, n: int, *, seed: int = 0) -> Batch:
         """Return ``n`` examples chosen reproducibly at random (for plots and evaluation)."""
         gen = torch.Generator().manual_seed(seed)
@@ -116,11 +120,17 @@ class TensorData(GenData):
         num_classes: int | None = None,
         factors: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        from ..errors import DataError
         from .validate import check_tensor_data
 
         self.x, self.labels = check_tensor_data(x, labels, kind=kind)
         if self.labels is not None and num_classes is None:
             num_classes = int(self.labels.max().item()) + 1
+        if self.labels is not None and int(self.labels.max()) >= num_classes:
+            raise DataError(
+                f"labels go up to {int(self.labels.max())}, out of range for num_classes={num_classes}; "
+                f"labels must be class indices 0..{num_classes - 1}"
+            )
         self.spec = DataSpec(kind=kind, shape=tuple(self.x.shape[1:]), num_classes=num_classes)
         self.name = name
         self.class_names = list(class_names) if class_names is not None else None
