@@ -108,7 +108,8 @@ class GenerativeModel(nn.Module):
             )
         self.config = config
         self.data_spec = data_spec
-        self.runtime = runtime or Runtime.create(device="cpu")
+        # Without a runtime: plain CPU fp32, and no reseeding or thread changes behind the caller's back.
+        self.runtime = runtime or Runtime(device=torch.device("cpu"))
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
     # ---- the verbs -------------------------------------------------------------------

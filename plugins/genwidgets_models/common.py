@@ -1,0 +1,59 @@
+"""Small helpers every built-in family uses: seeded construction, input checks, MLPs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from genwidgets.data.base import DataSpec
+from genwidgets.errors import DataError
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with torch's CPU generator seeded by ``seed``, then restore it.
+
+    Networks are built (and initialised) on the CPU inside this block, so two models with the
+    same ``config.seed`` get identical weights, and building a model never disturbs the global
+    random stream a run's checkpoints capture. Only the CPU generator is touched: CUDA
+    generators are neither reseeded nor initialised.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)
+        yield
+
+
+def check_input(x: torch.Tensor, spec: DataSpec, *, model: str, verb: str) -> None:
+    """Raise :class:`DataError` unless ``x`` is a batch of examples shaped like ``spec``."""
+    if not isinstance(x, torch.Tensor):
+        raise DataError(f"{model}.{verb} expects a torch.Tensor, got {type(x).__name__}")
+    if tuple(x.shape[1:]) != tuple(spec.shape) or x.dim() != len(spec.shape) + 1:
+        raise DataError(
+            f"{model}.{verb} expects a batch shaped (N, {', '.join(map(str, spec.shape))}) "
+            f"({spec.kind} in the data's layout), got {tuple(x.shape)}"
+        )
+
+
+def check_latent(z: torch.Tensor, latent_dim: int, *, model: str, verb: str) -> None:
+    """Raise :class:`DataError` unless ``z`` is shaped (N, latent_dim)."""
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim:
+        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise DataError(f"{model}.{verb} expects latent codes shaped (N, {latent_dim}), got {shape}")
+
+
+def mlp(in_features: int, hidden: Sequence[int], out_features: int,
+        *, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """A fully connected stack ``in -> hidden[0] -> ... -> out``, ``activation`` between layers.
+
+    The last layer is linear (no activation): callers add the output non-linearity.
+    """
+    layers: list[nn.Module] = []
+    width = in_features
+    for h in hidden:
+        layers += [nn.Linear(width, h), activation()]
+        width = h
+    layers.append(nn.Linear(width, out_features))
+    return nn.Sequential(*layers)
