@@ -20,9 +20,11 @@ Precision = Literal["fp32", "bf16", "fp16"]
 DEVICE_ENV = "GENWIDGETS_DEVICE"
 #: Environment variable that overrides the CPU thread count.
 THREADS_ENV = "GENWIDGETS_NUM_THREADS"
-#: CPU threads used by default. benchmarks/threads.py measured 1 vs 2 threads on the small
-#: convolutional models (see benchmarks/RESULTS.md); more threads than this rarely pay for
-#: models of this size and starve the notebook's own kernel thread.
+#: Upper bound on CPU threads used by default. benchmarks/threads.py (figures in
+#: benchmarks/RESULTS.md) measured, on a shared 2-core machine, 2 threads vs 1: DCGAN +12 %,
+#: the MLP VAE 10x *slower* (OpenMP threads spin against the other busy processes). Small
+#: models gain little from threads and lose a lot to oversubscription, so the default is half
+#: the cores available (leaving the rest to the notebook, the browser and data loading), at most this.
 DEFAULT_MAX_THREADS = 4
 
 
@@ -71,14 +73,14 @@ def default_precision(device: torch.device) -> Precision:
 
 
 def default_threads() -> int:
-    """``$GENWIDGETS_NUM_THREADS``, else min(cores available to this process, DEFAULT_MAX_THREADS)."""
+    """``$GENWIDGETS_NUM_THREADS``, else half the cores available to this process (1..DEFAULT_MAX_THREADS)."""
     if os.environ.get(THREADS_ENV):
         return max(1, int(os.environ[THREADS_ENV]))
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
-    return max(1, min(cores, DEFAULT_MAX_THREADS))
+    return max(1, min(cores // 2, DEFAULT_MAX_THREADS))
 
 
 @dataclasses.dataclass
