@@ -12,8 +12,9 @@ registry refuses a class whose flags and implemented verbs disagree.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -166,16 +167,27 @@ class GenerativeModel(nn.Module):
             labels = torch.arange(k).repeat_interleave(n // k).to(self.device)
         return z, labels
 
-    @torch.no_grad()
-    def preview(self) -> torch.Tensor:
-        """Samples from :meth:`fixed_noise` in eval mode (what a run's sample grid shows)."""
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Eval mode (batch norm uses its running statistics and does not update them) for the block.
+
+        The verbs run in whatever mode the module is in; widgets and metrics that call them on a
+        model that is training wrap the calls in this (under the run's step lock), so looking at
+        a model never changes its training trajectory.
+        """
         was_training = self.training
         self.eval()
         try:
-            z, labels = self.fixed_noise()
-            return self.sample(len(z), z=z, labels=labels).float().cpu()
+            yield
         finally:
             self.train(was_training)
+
+    @torch.no_grad()
+    def preview(self) -> torch.Tensor:
+        """Samples from :meth:`fixed_noise` in eval mode (what a run's sample grid shows)."""
+        with self.evaluating():
+            z, labels = self.fixed_noise()
+            return self.sample(len(z), z=z, labels=labels).float().cpu()
 
     def apply_config(self, config: ModelConfig) -> None:
         """Adopt a new config whose editable fields changed (learning rates, step ratios, beta).
