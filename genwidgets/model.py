@@ -155,16 +155,20 @@ class GenerativeModel(nn.Module):
     def fixed_noise(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Noise (and labels) that sample grids use at every step, so grids are comparable.
 
-        The default is 64 codes drawn from a generator seeded by ``config.seed``; for
-        conditional models, labels cycle through the classes (one row per class).
+        The default is 64 codes for images (512 for points, so a 2-D scatter shows the
+        distribution), drawn from a generator seeded by ``config.seed``; for conditional
+        models, labels cycle through the classes (one row per class).
         """
-        n = 64 if not self.capabilities.conditional else 10 * min(10, self.data_spec.num_classes or 10)
+        n = 64 if self.data_spec.kind == "images" else 512
+        classes = min(10, self.data_spec.num_classes or 1)
+        per_class = 10 if self.data_spec.kind == "images" else 64
+        if self.capabilities.conditional:
+            n = per_class * classes
         gen = torch.Generator().manual_seed(self.config.seed + 1)
         z = torch.randn(n, max(self.latent_dim, 1), generator=gen).to(self.device)
         labels = None
         if self.capabilities.conditional:
-            k = min(10, self.data_spec.num_classes or 1)
-            labels = torch.arange(k).repeat_interleave(n // k).to(self.device)
+            labels = torch.arange(classes).repeat_interleave(per_class).to(self.device)
         return z, labels
 
     @contextlib.contextmanager
