@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,6 +33,16 @@ def make_grid(images: np.ndarray, *, nrow: int | None = None, padding: int = 2, 
     return grid
 
 
+def _write_png(image: Any, path: str | os.PathLike) -> Path:
+    """Save a PIL image as PNG via a temporary file and a rename, so readers never see half a file."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    image.save(tmp, format="PNG")
+    os.replace(tmp, out)
+    return out
+
+
 def save_png(image: np.ndarray, path: str | os.PathLike, *, scale: int = 1) -> Path:
     """Write a uint8 (H, W, C) image as PNG (atomically), optionally upscaled by nearest neighbour."""
     from PIL import Image
@@ -40,12 +51,7 @@ def save_png(image: np.ndarray, path: str | os.PathLike, *, scale: int = 1) -> P
     pil = Image.fromarray(img)
     if scale > 1:
         pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    pil.save(tmp, format="PNG")
-    os.replace(tmp, out)
-    return out
+    return _write_png(pil, path)
 
 
 def points_png(points: np.ndarray, path: str | os.PathLike, *, reference: np.ndarray | None = None,
@@ -69,9 +75,4 @@ def points_png(points: np.ndarray, path: str | os.PathLike, *, reference: np.nda
             continue
         for x, y in pixel(np.asarray(layer)[:, :2]):
             draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=colour)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    img.save(tmp, format="PNG")
-    os.replace(tmp, out)
-    return out
+    return _write_png(img, path)
