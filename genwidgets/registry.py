@@ -45,6 +45,7 @@ class PluginRecord:
         version: That distribution's version.
         module: The object pluggy registered (usually a module), None if it failed to import.
         models / datasets: Names this plugin registered successfully.
+        hooks: Names of the hooks the plugin implements.
         errors: One line per failure (import error, exception in a hook, rejected registration).
     """
 
@@ -54,6 +55,7 @@ class PluginRecord:
     module: Any = None
     models: list[str] = dataclasses.field(default_factory=list)
     datasets: list[str] = dataclasses.field(default_factory=list)
+    hooks: list[str] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -64,7 +66,8 @@ class PluginRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (``genwidgets plugins --json``)."""
         return {"name": self.name, "distribution": self.distribution, "version": self.version,
-                "models": list(self.models), "datasets": list(self.datasets), "error": self.error}
+                "models": list(self.models), "datasets": list(self.datasets), "hooks": list(self.hooks),
+                "error": self.error}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +163,7 @@ class Registry:
             record.errors.append(f"invalid plugin: {exc}")
             return
         record.module = module
+        record.hooks = sorted(c.name for c in self.pm.get_hookcallers(module) or [])
         self._check_hook_names(record, module)
         self._call_registration(record, "register_models", self._model_registrar(record))
         self._call_registration(record, "register_datasets", self._dataset_registrar(record))
