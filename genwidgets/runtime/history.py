@@ -33,7 +33,7 @@ class MetricHistory:
             if (self._seen - 1) % self.stride:
                 return False
             n = len(self.steps)
-            for key in values.keys() - self.values.keys():
+            for key in [k for k in values if k not in self.values]:  # keep the model's order
                 self.values[key] = [float("nan")] * n
             self.steps.append(step)
             for key, series in self.values.items():

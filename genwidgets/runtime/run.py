@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,6 +114,7 @@ class Run:
         self._interval_steps = 0
         self._check_every = 1 if self.runtime.device.type == "cpu" else log_every
         self._plugin_sub: Subscription | None = None
+        self._display_panel: Any = None
         if plugin_events:
             self._connect_plugins()
 
@@ -455,6 +456,32 @@ class Run:
             self.train_seconds = float(state.get("train_seconds", 0.0))
             if "history" in state:
                 self.history = MetricHistory.from_state(state["history"])
+
+    @contextlib.contextmanager
+    def between_steps(self) -> Iterator[None]:
+        """Hold the run between two steps for the block (for widgets that read or call the model).
+
+        Training waits at the next step boundary until the block ends, so keep it short.
+        """
+        with self._step_lock:
+            yield
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
+        """In a Jupyter kernel, display as a live TrainingPanel (with a PNG fallback for static viewers)."""
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return None
+        shell = get_ipython()
+        if shell is None or getattr(shell, "kernel", None) is None:
+            return None  # a terminal: plain repr, no widget
+        from ..widgets import TrainingPanel
+
+        panel = self._display_panel
+        if panel is None or panel.closed:
+            panel = self._display_panel = TrainingPanel(self)
+        data, metadata = panel._repr_mimebundle_(include=include, exclude=exclude)
+        return {**data, "text/plain": repr(self)}, metadata
 
     def __repr__(self) -> str:
         total = "∞" if self.steps is None else self.steps

@@ -1,0 +1,110 @@
+"""A PNG of the panel (curves, samples, progress) for viewers without a live front end.
+
+Drawn with Pillow alone (no browser, no kaleido), so it works in any kernel: the curves are
+polylines on a shared axis, the samples are the same grid the live canvas shows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ..images import make_grid
+from .samples import SampleFrame
+
+#: Trace colours (plotly's default colourway, so the PNG matches the live plot).
+COLOURS = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"]
+PLOT_W, PLOT_H, MARGIN, SAMPLE_SIZE = 520, 300, 44, 300
+
+
+def render_png(
+    steps: Sequence[float],
+    values: Mapping[str, Sequence[float]],
+    *,
+    samples: SampleFrame | None = None,
+    title: str = "",
+    status: str = "",
+    error: str = "",
+    log_scale: bool = False,
+) -> bytes:
+    """Draw the panel as PNG bytes: title and status, loss curves, and the sample grid."""
+    font = ImageFont.load_default()
+    width = MARGIN + PLOT_W + 20 + SAMPLE_SIZE + 20
+    height = 40 + PLOT_H + MARGIN + (24 if error else 0)
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 6), title, fill="black", font=font)
+    draw.text((10, 22), status, fill="#555555", font=font)
+    top = 40
+    if error:
+        draw.rectangle((0, top, width, top + 22), fill="#fde2e1")
+        draw.text((10, top + 5), error[:150], fill="#a4000f", font=font)
+        top += 24
+    _draw_curves(draw, font, (MARGIN, top, MARGIN + PLOT_W, top + PLOT_H), steps, values, log_scale)
+    if samples is not None:
+        _draw_samples(img, (MARGIN + PLOT_W + 20, top), samples)
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _draw_curves(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont, box: tuple[int, int, int, int],
+                 steps: Sequence[float], values: Mapping[str, Sequence[float]], log_scale: bool) -> None:
+    x0, y0, x1, y1 = box
+    draw.rectangle(box, outline="#cccccc")
+    xs = np.asarray(steps, dtype=np.float64)
+    series = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    if log_scale:
+        series = {k: np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan) for k, v in series.items()}
+    finite = [v[np.isfinite(v)] for v in series.values()]
+    finite = [v for v in finite if v.size]
+    if not len(xs) or not finite:
+        draw.text((x0 + 10, y0 + 10), "no metrics yet", fill="#888888", font=font)
+        return
+    lo, hi = min(float(v.min()) for v in finite), max(float(v.max()) for v in finite)
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    xlo, xhi = float(xs.min()), float(xs.max())
+    xspan = max(xhi - xlo, 1.0)
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return x0 + (x - xlo) / xspan * (x1 - x0), y1 - (y - lo) / (hi - lo) * (y1 - y0)
+
+    for i, (name, ys) in enumerate(series.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        points = [px(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(y)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        elif points:
+            (px0, py0), = points
+            draw.ellipse((px0 - 2, py0 - 2, px0 + 2, py0 + 2), fill=colour)
+        draw.text((x0 + 8 + 90 * i, y0 + 6), name, fill=colour, font=font)
+    fmt = (lambda v: f"1e{v:.1f}") if log_scale else (lambda v: f"{v:.3g}")
+    draw.text((4, y0), fmt(hi), fill="#555555", font=font)
+    draw.text((4, y1 - 10), fmt(lo), fill="#555555", font=font)
+    draw.text((x0, y1 + 4), f"{xlo:.0f}", fill="#555555", font=font)
+    draw.text((x1 - 40, y1 + 4), f"{xhi:.0f}", fill="#555555", font=font)
+    draw.text(((x0 + x1) // 2 - 12, y1 + 4), "step", fill="#555555", font=font)
+
+
+def _draw_samples(img: Image.Image, origin: tuple[int, int], frame: SampleFrame) -> None:
+    if frame.images is not None:
+        grid = make_grid(frame.images, nrow=frame.cols, padding=1)
+        tile = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).convert("RGB")
+        scale = max(1, SAMPLE_SIZE // max(tile.width, tile.height))
+        tile = tile.resize((tile.width * scale, tile.height * scale), Image.NEAREST)
+        if max(tile.size) > SAMPLE_SIZE:
+            tile.thumbnail((SAMPLE_SIZE, SAMPLE_SIZE))
+        img.paste(tile, origin)
+    elif frame.points is not None and len(frame.points):
+        draw = ImageDraw.Draw(img)
+        pts = frame.points[:, :2].astype(np.float64)
+        lo, span = pts.min(0), np.maximum(np.ptp(pts, 0), 1e-6)
+        ox, oy = origin
+        for x, y in (pts - lo) / span * (SAMPLE_SIZE - 8) + 4:
+            draw.ellipse((ox + x - 1.5, oy + SAMPLE_SIZE - y - 1.5, ox + x + 1.5, oy + SAMPLE_SIZE - y + 1.5),
+                         fill="#636efa")

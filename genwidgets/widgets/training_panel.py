@@ -1,0 +1,311 @@
+"""``TrainingPanel``: watch and steer a training run live inside a notebook.
+
+Python side of ``js/src/training_panel.ts``. Durable state (run state, progress, errors,
+hyperparameters, view settings) lives in synced traits; metric rows and sample images travel
+as custom messages with binary buffers (see :mod:`.wire`). The panel subscribes to the run's
+events; a coalescer thread sends at most ``max_rate`` updates per second, and the training loop
+never waits on the panel.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import pathlib
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from ..errors import GenwidgetsError
+from ..runtime.events import Event
+from .feed import PanelFeed
+from .samples import SampleFrame, frame_from_event, wants_reconstructions
+from .static_fallback import render_png
+from .throttle import Coalescer
+
+log = logging.getLogger(__name__)
+
+#: The bundle built from ``js/src/training_panel.ts`` (``cd js && npm install && npm run build``).
+BUNDLE = pathlib.Path(__file__).resolve().parent.parent / "static" / "training_panel.js"
+_MISSING_BUNDLE = (
+    "export default { render({ el }) { el.textContent = \"genwidgets: the training panel's front end is "
+    "not built; run `cd js && npm install && npm run build`\"; } };"
+)
+
+#: Controls the front end may ask for, and the Run method each calls.
+ACTIONS = ("start", "pause", "resume", "stop", "step", "save")
+
+
+class TrainingPanel(anywidget.AnyWidget):
+    """A live panel for a :class:`~genwidgets.runtime.run.Run`: curves, samples, progress, controls.
+
+    Shows a loss curve for every metric the model's ``train_step`` returns (x-axis in steps,
+    with smoothing, a log-scale toggle and hover values), a sample grid from the model's fixed
+    noise (one row per class for conditional models; reconstructions beside their inputs for
+    models that encode and decode), progress, and controls that act on the run: start, pause,
+    resume, stop, single step, save a checkpoint, and live edits of the editable
+    hyperparameters. Every control calls the run; what the panel shows comes from the run's
+    events, so a run paused from Python reads "paused" here too. An error in the run (an
+    exception or a non-finite loss) shows as a banner; the run stops and the kernel lives on.
+
+    Several panels may watch one run, and a panel may open mid-run or on a finished run: it
+    starts from the run's history.
+
+    Data and memory: each update sends only what is new (metric rows as float32, images as
+    uint8 buffers); a front end that opens receives the full history once. The panel keeps at
+    most ``max_points`` metric rows, thinning older ones by half whenever the bound is reached
+    (so a run of a million steps keeps at most ``max_points * (1 + metrics)`` floats, 80 KB
+    per metric at the default), plus the newest sample grid.
+
+    Args:
+        run: The run to show.
+        max_rate: Most front-end updates per second (default 10).
+        max_points: Bound on kept metric rows (default 10,000).
+        reconstructions: Show fixed inputs and their reconstructions beside the samples; None
+            (default) does so for autoencoders (see :func:`.samples.wants_reconstructions`).
+    """
+
+    _esm = BUNDLE if BUNDLE.is_file() else _MISSING_BUNDLE
+
+    uid = t.Unicode(help="Unique id of this panel; the front end keys its copy of the data by it.").tag(sync=True)
+    title = t.Unicode("", help="What is training on what, e.g. 'dcgan on mnist'.").tag(sync=True)
+    state = t.Unicode("created", help="The run's state, from its events: created, running, paused, "
+                      "stopped, finished or failed.").tag(sync=True)
+    progress = t.Dict(help="step, total (None: unbounded), steps_per_sec, elapsed and remaining "
+                      "(seconds; remaining None when unknown).").tag(sync=True)
+    device = t.Unicode("", help="Device the model trains on, e.g. 'cpu' or 'cuda:0'.").tag(sync=True)
+    precision = t.Unicode("", help="Numeric precision of training: fp32, bf16 or fp16.").tag(sync=True)
+    error = t.Unicode("", help="The run's error as one readable line (empty when none); shown as a "
+                      "banner.").tag(sync=True)
+    error_detail = t.Unicode("", help="Traceback of the run's error (empty when none).").tag(sync=True)
+    notice = t.Unicode("", help="Outcome of the last control that did not change the run's state, "
+                       "e.g. where a checkpoint was saved or why a step was refused.").tag(sync=True)
+    hparams = t.Dict(help="Current values of the live-editable hyperparameters, as the run applied "
+                     "them.").tag(sync=True)
+    hparam_specs = t.List(help="One dict per editable hyperparameter: name, type ('int' or "
+                          "'float'), low, high, help.").tag(sync=True)
+    metric_names = t.List(t.Unicode(), help="Metrics the model reports, in column order.").tag(sync=True)
+    sample_every = t.Int(0, help="Steps between sample-grid refreshes.").tag(sync=True)
+    last_checkpoint = t.Unicode("", help="Path of the newest checkpoint (empty when none).").tag(sync=True)
+    smoothing = t.Float(0.6, min=0.0, max=0.99, help="Exponential smoothing weight of the curves "
+                        "(0: raw values only).").tag(sync=True)
+    log_scale = t.Bool(False, help="Plot metric values on a log axis.").tag(sync=True)
+    max_rate = t.Float(10.0, min=0.1, help="Most front-end updates per second.").tag(sync=True)
+    max_points = t.Int(10_000, read_only=True, help="Bound on kept metric rows (older rows are "
+                       "thinned by half when it is reached).").tag(sync=True)
+
+    def __init__(self, run: Any, *, max_rate: float = 10.0, max_points: int = 10_000,
+                 reconstructions: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(max_rate=max_rate, uid=uuid.uuid4().hex, **kwargs)
+        self.set_trait("max_points", max_points)
+        self.run = run
+        self._recon = wants_reconstructions(run.model) if reconstructions is None else reconstructions
+        self.feed = PanelFeed(max_points)
+        self._send_lock = threading.RLock()
+        self._pending_traits: dict[str, Any] = {}
+        self._traits_lock = threading.Lock()
+        # Subscribe first, then read the run: events that race with the read are deduplicated.
+        self._subscription = run.subscribe(self._on_event, max_queue=4096)
+        latest = run.latest_samples
+        self.feed.seed(run.history.snapshot(),
+                       None if latest is None else frame_from_event(run, latest.step, latest.data, recon=self._recon),
+                       order=list(run.latest_metrics))
+        self._init_traits()
+        self._coalescer = Coalescer(self.flush, max_rate, name="genwidgets-training-panel")
+        self.on_msg(self._on_front_end_msg)
+
+    # ---- run -> panel ------------------------------------------------------------------
+    def _init_traits(self) -> None:
+        run = self.run
+        described = run.runtime.describe()
+        editable = run.model.Config.editable_fields()
+        fields = {f.name: f for f in dataclasses.fields(run.model.Config)}
+        specs = []
+        for name in editable:
+            meta, value = fields[name].metadata, getattr(run.model.config, name)
+            specs.append({"name": name, "type": "int" if isinstance(value, int) else "float",
+                          "low": meta.get("low"), "high": meta.get("high"), "help": meta.get("help", "")})
+        with self.hold_sync():
+            self.title = f"{run.model.name} on {run.data_source.get('name') or 'data'}"
+            self.device = str(described.get("device", ""))
+            self.precision = str(described.get("precision", ""))
+            self.hparam_specs = specs
+            self.hparams = dict(run.hparams)
+            self.sample_every = int(run.sample_every)
+            self.metric_names = self.feed.series.columns
+            self.state = run.state
+            self.last_checkpoint = str(run.last_checkpoint or "")
+            if run.error is not None:
+                self.error = _error_line(run.error)
+            self.progress = self._progress()
+
+    def _on_event(self, event: Event) -> None:
+        """Record one run event (in the subscription's delivery thread) and schedule an update."""
+        kind, data = event.kind, event.data
+        if kind == "metrics":
+            self.feed.add_metrics(event.step, data["values"])
+        elif kind == "samples":
+            self.feed.add_samples(frame_from_event(self.run, event.step, data, recon=self._recon))
+        else:
+            with self._traits_lock:
+                if kind == "state":
+                    self._pending_traits["state"] = data["new"]
+                elif kind == "error":
+                    self._pending_traits["error"] = str(data.get("message", "error"))
+                    self._pending_traits["error_detail"] = str(data.get("traceback", ""))
+                elif kind == "hparams":
+                    current = self._pending_traits.get("hparams", self.hparams)
+                    self._pending_traits["hparams"] = {**current, **data}
+                elif kind == "checkpoint":
+                    self._pending_traits["last_checkpoint"] = str(data["path"])
+        self._coalescer.poke()
+
+    def _progress(self) -> dict[str, Any]:
+        run = self.run
+        step, total, rate = int(run.step_count), run.steps, float(run.steps_per_sec or 0.0)
+        known = total is not None and rate > 0 and run.state == "running"
+        remaining = (total - step) / rate if known else None
+        return {"step": step, "total": total, "steps_per_sec": round(rate, 3),
+                "elapsed": round(float(run.train_seconds), 3),
+                "remaining": None if remaining is None else round(max(0.0, remaining), 1)}
+
+    def flush(self) -> None:
+        """Send what changed since the last update now (the panel also does this by itself)."""
+        with self._send_lock:
+            messages = self.feed.take_messages()
+            with self._traits_lock:
+                changes, self._pending_traits = self._pending_traits, {}
+            columns = self.feed.series.columns
+            with self.hold_sync():
+                for name, value in changes.items():
+                    setattr(self, name, value)
+                if columns != self.metric_names:
+                    self.metric_names = columns
+                self.progress = self._progress()
+            for content, buffers in messages:
+                self.send(content, buffers)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every event the run has published so far is shown (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        self._subscription.flush(timeout)
+        return self._coalescer.wait_idle(max(0.0, deadline - time.monotonic()))
+
+    # ---- front end -> panel ------------------------------------------------------------
+    def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Sequence[bytes]) -> None:
+        if not isinstance(content, dict):
+            return
+        op = content.get("op")
+        if op == "hello":
+            self._send_reset(str(content.get("nonce", "")))
+        elif op == "control":
+            self.control(str(content.get("action", "")))
+        elif op == "hparams":
+            self.edit_hparams(dict(content.get("values") or {}))
+
+    def _send_reset(self, nonce: str) -> None:
+        with self._send_lock:
+            self.flush()  # front ends already in sync get the rows they lack first
+            for message, buffers in self.feed.reset_messages(nonce):
+                self.send(message, buffers)
+
+    def control(self, action: str) -> None:
+        """Act on the run as the panel's buttons do: one of :data:`ACTIONS`.
+
+        The shown state follows from the run's own events. A control the run refuses (stepping
+        while it trains, saving without a directory) leaves its reason in :attr:`notice`.
+        """
+        run = self.run
+        self.notice = ""
+        try:
+            if action == "start":
+                run.start()
+            elif action == "pause":
+                run.pause(wait=False)
+            elif action == "resume":
+                run.resume()
+            elif action == "stop":
+                run.stop(wait=False)
+            elif action == "step":
+                run.step(1)
+                self.notice = f"stepped to {run.step_count}"
+            elif action == "save":
+                self.notice = f"saved {run.save()}"
+            else:
+                self.notice = f"unknown control {action!r}; expected one of {', '.join(ACTIONS)}"
+        except GenwidgetsError as exc:
+            self.notice = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the kernel must outlive a failed control
+            log.exception("genwidgets: control %r failed", action)
+            self.notice = f"{action} failed: {type(exc).__name__}: {exc}"
+        self._coalescer.poke()
+
+    def edit_hparams(self, values: dict[str, Any]) -> None:
+        """Change live hyperparameters; they apply at the run's next step (see ``Run.set_hparams``)."""
+        self.notice = ""
+        try:
+            self.run.set_hparams(**values)
+        except GenwidgetsError as exc:
+            self.notice = str(exc)
+        except (TypeError, ValueError) as exc:
+            self.notice = f"invalid hyperparameters {values!r}: {exc}"
+        self._coalescer.poke()
+
+    @t.observe("max_rate")
+    def _max_rate_changed(self, change: dict[str, Any]) -> None:
+        coalescer = getattr(self, "_coalescer", None)
+        if coalescer is not None:
+            coalescer.max_rate = change["new"]
+
+    # ---- lifecycle and display ---------------------------------------------------------
+    def close(self) -> None:
+        """Stop watching the run (the run itself goes on) and close the widget."""
+        subscription = getattr(self, "_subscription", None)
+        if subscription is not None:
+            subscription.close()
+        coalescer = getattr(self, "_coalescer", None)
+        if coalescer is not None and not coalescer.closed:
+            coalescer.close()
+        super().close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self.comm is None
+
+    def to_png(self) -> bytes:
+        """The panel's current curves, samples and status as PNG bytes (the static fallback)."""
+        with self.feed.lock:
+            steps = list(self.feed.series.steps)
+            values = {k: list(v) for k, v in self.feed.series.values.items()}
+            samples: SampleFrame | None = self.feed.samples
+        p = self._progress()
+        total = "∞" if p["total"] is None else p["total"]
+        status = (f"{self.run.state} · step {p['step']}/{total} · {p['steps_per_sec']:.1f} steps/s · "
+                  f"{self.device} {self.precision}")
+        return render_png(steps, values, samples=samples, title=self.title, status=status,
+                          error=self.error, log_scale=self.log_scale)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The live view, plus a PNG of the panel for viewers that cannot run widgets."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = {**data, "image/png": base64.b64encode(self.to_png()).decode("ascii")}
+        return data, metadata
+
+
+def _error_line(exc: BaseException) -> str:
+    from ..errors import NonFiniteLossError
+
+    return str(exc) if isinstance(exc, NonFiniteLossError) else f"{type(exc).__name__}: {exc}"
+
+
+__all__ = ["ACTIONS", "BUNDLE", "TrainingPanel"]

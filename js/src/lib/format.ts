@@ -1,0 +1,36 @@
+// Human-readable progress: "step 120 / 2,000 · 38.2 steps/s · elapsed 0:03 · remaining 0:49".
+
+export interface Progress {
+  step: number;
+  total: number | null;
+  steps_per_sec: number;
+  elapsed: number;
+  remaining: number | null;
+}
+
+/** Seconds as m:ss or h:mm:ss. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+export function progressText(p: Progress | undefined): string {
+  if (!p || p.step === undefined) return "";
+  const total = p.total === null || p.total === undefined ? "∞" : p.total.toLocaleString("en-US");
+  const parts = [
+    `step ${p.step.toLocaleString("en-US")} / ${total}`,
+    `${(p.steps_per_sec ?? 0).toFixed(1)} steps/s`,
+    `elapsed ${duration(p.elapsed ?? 0)}`,
+  ];
+  if (p.remaining !== null && p.remaining !== undefined) parts.push(`remaining ${duration(p.remaining)}`);
+  return parts.join(" · ");
+}
+
+/** Fraction done in [0, 1] (0 for unbounded runs). */
+export function fraction(p: Progress | undefined): number {
+  if (!p || !p.total) return 0;
+  return Math.min(1, Math.max(0, p.step / p.total));
+}

@@ -1,0 +1,71 @@
+"""Write notebooks/training_panel.ipynb (outputs stripped): train DCGAN on MNIST with a live panel.
+
+    .venv/bin/python notebooks/make_training_panel.py
+
+CI executes the notebook (tests/test_training_panel_notebook.py); edit this script, not the .ipynb.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+CELLS = [
+    ("markdown", """\
+# Watch and steer a training run
+
+`TrainingPanel(run)` shows a run live: a loss curve per metric (smoothing, log scale, hover values),
+the sample grid from fixed noise, progress, and controls (start, pause, resume, stop, single step,
+save a checkpoint, live learning rates and D:G ratio). Every control acts on the Python `Run`, and
+what the panel shows comes from the run itself, so calling `run.pause()` in a cell pauses the
+panel too.
+
+This notebook trains the `tiny` DCGAN preset so it runs in seconds on a CPU; drop `preset="tiny"`
+for the real recipe."""),
+    ("code", """\
+import genwidgets as gw
+from genwidgets.widgets import TrainingPanel
+
+run = gw.train("dcgan", data="mnist", preset="tiny", steps=400, log_every=5, sample_every=50,
+               checkpoint_every=None)
+panel = TrainingPanel(run)
+panel"""),
+    ("markdown", """\
+Steer from Python as well as from the buttons: pause, change the generator's learning rate and
+the D:G step ratio (they apply at the next step), then resume."""),
+    ("code", """\
+run.pause()
+panel.wait_idle()
+print("panel shows:", panel.state, "at step", panel.progress["step"])
+run.set_hparams(lr_g=1e-4, d_steps=2)
+run.resume()"""),
+    ("code", """\
+run.wait()
+panel.wait_idle()
+print("panel shows:", panel.state, "at step", panel.progress["step"], "with", panel.hparams)
+assert panel.state == "finished" and panel.hparams["d_steps"] == 2"""),
+    ("markdown", """\
+A second panel on the same (now finished) run starts from the run's history; where no live
+front end exists (a saved notebook on a web viewer) the output shows a PNG of the panel."""),
+    ("code", """\
+TrainingPanel(run)"""),
+]
+
+
+def build(path: Path) -> Path:
+    """Write the notebook to ``path``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    make = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    nb.cells = [make[kind](source) for kind, source in CELLS]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"  # stable ids, so rebuilding gives the same file
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    return path
+
+
+if __name__ == "__main__":
+    print(build(Path(__file__).resolve().parent / "training_panel.ipynb"))
