@@ -89,6 +89,9 @@ class GenerativeModel(nn.Module):
     Config: ClassVar[type[ModelConfig]] = ModelConfig
     #: What the family can do.
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: What ``discriminate`` returns: ``"probability"`` (D(x) in (0, 1)) or ``"critic"``
+    #: (unbounded scores, e.g. a WGAN critic; widgets use a symmetric colour scale).
+    score_kind: ClassVar[str] = "probability"
     #: Data kinds the family trains on (``"images"``, ``"points"``).
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
@@ -215,6 +218,7 @@ class GenerativeModel(nn.Module):
             "name": self.name,
             "paper": self.paper,
             "capabilities": self.capabilities.to_dict(),
+            "score_kind": self.score_kind,
             "config": self.config.to_dict(),
             "data": self.data_spec.to_dict(),
             "parameters": sum(p.numel() for p in self.parameters()),
@@ -236,6 +240,8 @@ def check_model_class(cls: Any) -> list[str]:
     if not (isinstance(cls.Config, type) and issubclass(cls.Config, ModelConfig)
             and dataclasses.is_dataclass(cls.Config)):
         problems.append(f"{cls.__name__}.Config must be a dataclass deriving from ModelConfig")
+    if cls.score_kind not in ("probability", "critic"):
+        problems.append(f"{cls.__name__}.score_kind must be 'probability' or 'critic', got {cls.score_kind!r}")
     if cls.train_step is GenerativeModel.train_step:
         problems.append(f"{cls.__name__} does not implement train_step")
     have = implemented_verbs(cls)

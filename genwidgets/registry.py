@@ -277,7 +277,8 @@ class Registry:
         for name in sorted(self._models):
             cls, plugin = self._models[name]
             out.append({"name": name, "plugin": plugin, "paper": cls.paper,
-                        "capabilities": cls.capabilities.to_dict(), "data_kinds": list(cls.data_kinds),
+                        "capabilities": cls.capabilities.to_dict(), "score_kind": cls.score_kind,
+                        "data_kinds": list(cls.data_kinds),
                         "presets": sorted(cls.Config.presets), "config": cls.Config.schema()})
         return out
 

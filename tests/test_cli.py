@@ -26,7 +26,9 @@ def gw(*args, check=True, timeout=300):
 def test_plugins_json_lists_builtin_models_with_capabilities():
     plugins = {p["name"]: p for p in json.loads(gw("plugins", "--json").stdout)}
     models = {m["name"]: m["capabilities"] for m in plugins["models"]["models"]}
-    assert models["dcgan"] == {"can_sample": True, "can_encode": False, "can_decode": True,
+    assert set(models) == {"dcgan", "vae", "gan", "cgan", "wgan_gp", "beta_vae"}
+    assert models["cgan"]["conditional"] and not models["gan"]["conditional"]
+    assert models["dcgan"] == {"can_sample": True, "can_encode": True, "can_decode": True,
                                "can_discriminate": True, "conditional": False}
     assert models["vae"]["can_encode"] and models["vae"]["can_decode"]
     assert plugins["models"]["distribution"] == "genwidgets" and plugins["models"]["error"] is None
@@ -66,7 +68,7 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
     proc = gw("train", "gan9000", "--data", "mnist", check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
-        "genwidgets: error: no model named 'gan9000'; registered models: dcgan, vae "
+        "genwidgets: error: no model named 'gan9000'; registered models: beta_vae, cgan, dcgan, gan, vae, wgan_gp "
         "(see `genwidgets plugins` for plugins that failed to load)")
     assert "Traceback" not in proc.stderr
     proc = gw("train", "dcgan", "--data", "ring", "--steps", "1", "--out", str(tmp_path / "x"), check=False)

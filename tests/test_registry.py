@@ -57,10 +57,10 @@ def test_builtins_register_through_the_entry_point_group():
     reg = Registry()
     plugins = {p.name: p for p in reg.list_plugins()}
     assert plugins["models"].distribution == "genwidgets" and plugins["models"].error is None
-    assert {"dcgan", "vae"} <= set(plugins["models"].models)
+    assert set(plugins["models"].models) == {"dcgan", "vae", "gan", "cgan", "wgan_gp", "beta_vae"}
     assert {"ring", "grid", "moons", "swissroll", "digits", "mnist", "dsprites"} <= set(plugins["datasets"].datasets)
     caps = {m["name"]: m["capabilities"] for m in reg.list_models()}
-    assert caps["dcgan"]["can_discriminate"] and caps["dcgan"]["can_sample"] and not caps["dcgan"]["can_encode"]
+    assert caps["dcgan"]["can_discriminate"] and caps["dcgan"]["can_sample"] and caps["dcgan"]["can_encode"]
     assert caps["vae"]["can_encode"] and caps["vae"]["can_decode"] and not caps["vae"]["can_discriminate"]
 
 

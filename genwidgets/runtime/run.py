@@ -256,6 +256,9 @@ class Run:
 
     # ---- the loop -------------------------------------------------------------------------
     def _loop(self) -> None:
+        # torch's CPU thread count is per OS thread: a new thread would use the machine default.
+        if self.runtime.num_threads:
+            torch.set_num_threads(self.runtime.num_threads)
         self.started_at = self.started_at or time.time()
         self._interval_start, self._interval_steps = time.perf_counter(), 0
         try:

@@ -3,9 +3,12 @@
 A family subclasses :class:`AdversarialModel`, returns its generator and discriminator from
 :meth:`~AdversarialModel.build_networks`, and gets two Adam optimizers (``"g"`` and ``"d"``,
 so ``lr_g``/``lr_d`` edits reach them), the alternating update with a live D:G step ratio,
-the non-saturating generator loss, and the ``sample``/``decode``/``discriminate`` verbs.
+the non-saturating generator loss, the ``sample``/``decode``/``discriminate`` verbs, and
+``encode``/``invert`` by optimisation-based GAN inversion (:mod:`.inversion`).
 Conditional families override :meth:`~AdversarialModel.generate` and
-:meth:`~AdversarialModel.critic` to pass labels; a WGAN-GP overrides the two losses.
+:meth:`~AdversarialModel.critic` to use labels; a WGAN-GP overrides
+:meth:`~AdversarialModel.discriminator_objective` and :meth:`~AdversarialModel.generator_loss`
+and sets ``score_kind = "critic"``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from genwidgets.data.base import Batch, DataSpec
 from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
 
-from .common import check_input, check_latent, seeded
+from . import inversion
+from .common import check_input, check_labels, check_latent, seeded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,13 +47,17 @@ class AdversarialModel(GenerativeModel):
     """Base of the GAN families: a generator G(z) and a discriminator D(x) trained against each other.
 
     Data are mapped to the generator's range with :meth:`to_model_range` (``2x - 1`` for a
-    tanh generator) inside :meth:`train_step`, and back with :meth:`from_model_range` in the
-    verbs, so every verb speaks [0, 1] images like the rest of genwidgets.
+    tanh generator on images; points pass unchanged to a linear output) inside
+    :meth:`train_step`, and back with :meth:`from_model_range` in the verbs, so every verb
+    speaks genwidgets' data layout ([0, 1] images, raw points).
     """
 
     Config: ClassVar[type[ModelConfig]] = AdversarialConfig
     capabilities: ClassVar[Capabilities] = Capabilities(
-        can_sample=True, can_decode=True, can_discriminate=True)
+        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True)
+    #: What ``discriminate`` returns: ``"probability"`` (D's P(real) in (0, 1)) or ``"critic"``
+    #: (an unbounded score, higher = more real; widgets use a symmetric colour scale).
+    score_kind: ClassVar[str] = "probability"
 
     generator: nn.Module
     discriminator: nn.Module
@@ -80,12 +88,12 @@ class AdversarialModel(GenerativeModel):
         raise NotImplementedError(f"{type(self).__name__} must implement build_networks")
 
     def to_model_range(self, x: torch.Tensor) -> torch.Tensor:
-        """Map data in [0, 1] to the generator's output range ([-1, 1] for tanh)."""
-        return x * 2 - 1
+        """Map data to the generator's output range: images [0, 1] -> [-1, 1] (tanh); points unchanged."""
+        return x * 2 - 1 if self.data_spec.kind == "images" else x
 
     def from_model_range(self, y: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`to_model_range`, clamped to [0, 1]."""
-        return ((y + 1) / 2).clamp(0, 1)
+        """Inverse of :meth:`to_model_range`; images are clamped to [0, 1]."""
+        return ((y + 1) / 2).clamp(0, 1) if self.data_spec.kind == "images" else y
 
     def noise(self, n: int) -> torch.Tensor:
         """Draw z ~ N(0, I) of shape (n, latent_dim) from torch's global generator on the model's device.
@@ -115,68 +123,136 @@ class AdversarialModel(GenerativeModel):
         fake_logits = fake_logits.float()
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
+    def discriminator_objective(
+        self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss on a real batch and a (detached) fake batch, both in the model range.
+
+        Returns the loss and the raw scores ``{"real": (N,), "fake": (N,)}`` that
+        :meth:`step_metrics` summarises. A WGAN-GP overrides this to add its gradient penalty.
+        """
+        real_logits = self.critic(real, labels)  # (N,)
+        fake_logits = self.critic(fake, labels)  # (N,)
+        return self.discriminator_loss(real_logits, fake_logits), {"real": real_logits, "fake": fake_logits}
+
+    def step_metrics(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Metrics of the last D update from :meth:`discriminator_objective`'s terms: mean D(x), mean D(G(z))."""
+        return {"d_real": torch.sigmoid(terms["real"].detach().float()).mean(),
+                "d_fake": torch.sigmoid(terms["fake"].detach().float()).mean()}
+
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor | float]:
         """``d_steps`` discriminator updates on this batch (fresh noise each), then one generator update.
 
-        Returns detached 0-dim tensors: ``loss_d``, ``loss_g``, ``d_real`` (mean D(x)) and
-        ``d_fake`` (mean D(G(z)) before the last discriminator update). No host sync here.
+        Returns detached 0-dim tensors: ``loss_d``, ``loss_g`` and :meth:`step_metrics` (for
+        the standard GAN ``d_real`` = mean D(x) and ``d_fake`` = mean D(G(z)), both before the
+        last discriminator update). No host sync here.
         """
         cfg: AdversarialConfig = self.config  # type: ignore[assignment]
         rt = self.runtime
-        real = self.to_model_range(batch.x.to(self.device, non_blocking=True))  # (N, C, H, W) in [-1, 1]
-        labels = batch.labels.to(self.device, non_blocking=True) if (
-            self.capabilities.conditional and batch.labels is not None) else None
+        real = self.to_model_range(batch.x.to(self.device, non_blocking=True))  # (N, *shape), model range
         n = real.shape[0]
+        labels = None
+        if self.capabilities.conditional:
+            check_labels(batch.labels, n, self.data_spec.num_classes, model=self.name, verb="train_step",
+                         check_range=False)  # no host sync in the hot loop
+            labels = batch.labels.to(self.device, non_blocking=True)  # type: ignore[union-attr]
 
-        # (1) Update D: maximise log D(x) + log(1 - D(G(z))), d_steps times.
+        # (1) Update D (maximise log D(x) + log(1 - D(G(z))) for the standard GAN), d_steps times.
         for _ in range(cfg.d_steps):
             with rt.autocast():
-                fake = self.generate(self.noise(n), labels)      # (N, C, H, W), graph kept for step (2)
-                real_logits = self.critic(real, labels)          # (N,)
-                fake_logits = self.critic(fake.detach(), labels)  # (N,)
-                loss_d = self.discriminator_loss(real_logits, fake_logits)
+                fake = self.generate(self.noise(n), labels)  # (N, *shape), graph kept for step (2)
+                loss_d, terms = self.discriminator_objective(real, fake.detach(), labels)
             rt.backward_step(loss_d, self.optimizers["d"])
 
-        # (2) Update G: maximise log D(G(z)) on the last fakes (as in PyTorch's dcgan example).
-        # D's gradients from this pass are discarded: the next D update zeroes them first.
+        # (2) Update G on the last fakes (as in PyTorch's dcgan example). D's gradients from
+        # this pass are discarded: the next D update zeroes them first.
         with rt.autocast():
             loss_g = self.generator_loss(self.critic(fake, labels))
         rt.backward_step(loss_g, self.optimizers["g"])
 
-        return {
-            "loss_d": loss_d.detach(),
-            "loss_g": loss_g.detach(),
-            "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(),
-        }
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), **self.step_metrics(terms)}
 
     # ---- the verbs --------------------------------------------------------------------------------
+    def _labels(self, labels: torch.Tensor | None, n: int, verb: str) -> torch.Tensor | None:
+        """Validated labels on the model's device for conditional families; None (ignored) otherwise."""
+        if not self.capabilities.conditional:
+            return None
+        check_labels(labels, n, self.data_spec.num_classes, model=self.name, verb=verb)
+        return labels.to(self.device)  # type: ignore[union-attr]
+
     def sample(
         self, n: int, *, z: torch.Tensor | None = None, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Draw ``n`` images in [0, 1] (N, C, H, W); given ``z``, decode it instead (``n`` is ignored)."""
+        """Draw ``n`` examples in data space (N, *shape); given ``z``, decode it instead (``n`` is ignored).
+
+        Conditional families draw uniformly random labels when none are given.
+        """
         if z is None:
             z = self.noise(n)
+        if labels is None and self.capabilities.conditional:
+            labels = torch.randint(self.data_spec.num_classes or 1, (z.shape[0],), device=self.device)
         return self.decode(z, labels=labels)
 
     def decode(self, z: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """G(z) for codes (N, latent_dim), as images in [0, 1] (N, C, H, W).
+        """G(z) for codes (N, latent_dim), in data space (images in [0, 1], (N, C, H, W)).
 
         Runs in the module's current mode (``preview`` switches to eval); ``labels`` are
-        ignored by unconditional families.
+        ignored by unconditional families and required by conditional ones.
         """
         check_latent(z, self.latent_dim, model=self.name, verb="decode")
+        y_labels = self._labels(labels, z.shape[0], "decode")
         with self.runtime.inference():
-            y = self.generate(z.to(self.device), None if labels is None else labels.to(self.device))
+            y = self.generate(z.to(self.device), y_labels)
         return self.from_model_range(y.float())
 
-    def discriminate(self, x: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """D's probability (N,) in (0, 1) that each image ``x`` (in [0, 1]) is real."""
-        check_input(x, self.data_spec, model=self.name, verb="discriminate")
-        with self.runtime.inference():
-            logits = self.critic(self.to_model_range(x.to(self.device)),
-                                 None if labels is None else labels.to(self.device))
+    def score(self, logits: torch.Tensor) -> torch.Tensor:
+        """Turn D's raw outputs into what ``discriminate`` returns (see :attr:`score_kind`): sigmoid here."""
         return torch.sigmoid(logits.float())
+
+    def discriminate(self, x: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Score data ``x`` (in data space): (N,), higher is more real.
+
+        A probability in (0, 1) unless :attr:`score_kind` is ``"critic"`` (unbounded scores).
+        """
+        check_input(x, self.data_spec, model=self.name, verb="discriminate")
+        y_labels = self._labels(labels, x.shape[0], "discriminate")
+        with self.runtime.inference():
+            logits = self.critic(self.to_model_range(x.to(self.device)), y_labels)
+        return self.score(logits)
+
+    def invert(
+        self,
+        x: torch.Tensor,
+        *,
+        steps: int = inversion.DEFAULT_STEPS,
+        lr: float = inversion.DEFAULT_LR,
+        restarts: int = inversion.DEFAULT_RESTARTS,
+        labels: torch.Tensor | None = None,
+        seed: int | None = None,
+    ) -> inversion.InversionResult:
+        """Find codes z with G(z) close to ``x`` (N, *shape) by Adam on z from ``restarts`` random starts.
+
+        Returns the best codes (N, latent_dim) and their data-space MSE (N,). Leaves G's
+        parameters, gradients, batch-norm statistics, train/eval modes and torch's global RNG
+        as they were (see :mod:`.inversion`). ``seed`` defaults to ``config.seed``.
+        """
+        check_input(x, self.data_spec, model=self.name, verb="invert")
+        x = x.to(self.device).float()
+        y_labels = self._labels(labels, x.shape[0], "invert")
+        rep = None if y_labels is None else y_labels.repeat(restarts)  # restart-major, like the codes
+
+        def generate(z: torch.Tensor) -> torch.Tensor:
+            with self.runtime.autocast():
+                return self.generate(z, rep)
+
+        return inversion.invert_generator(
+            generate, self.to_model_range(x), latent_dim=self.latent_dim, module=self,
+            to_data=self.from_model_range, x=x, steps=steps, lr=lr, restarts=restarts,
+            seed=self.config.seed if seed is None else seed)
+
+    def encode(self, x: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes (N, latent_dim) for data ``x`` by GAN inversion with the default settings (see :meth:`invert`)."""
+        return self.invert(x, labels=labels).z
 
     def describe(self) -> dict[str, Any]:
         """The base description plus parameter counts of G and D."""

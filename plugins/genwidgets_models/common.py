@@ -57,3 +57,28 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int,
         width = h
     layers.append(nn.Linear(width, out_features))
     return nn.Sequential(*layers)
+
+
+def check_labels(labels: torch.Tensor | None, n: int, num_classes: int | None, *, model: str, verb: str,
+                 check_range: bool = True) -> None:
+    """Raise :class:`DataError` unless ``labels`` are ``n`` class indices (N,) in ``[0, num_classes)``.
+
+    ``check_range=False`` skips the value check, which reads the labels on the host (a device
+    synchronisation): training steps use it, the interactive verbs do not.
+    """
+    if labels is None:
+        raise DataError(
+            f"{model}.{verb} is conditional and needs labels=...: class indices (N,) in [0, {num_classes})"
+        )
+    if not isinstance(labels, torch.Tensor) or labels.dim() != 1 or labels.shape[0] != n:
+        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise DataError(f"{model}.{verb} expects labels shaped ({n},), one per example, got {shape}")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex():
+        raise DataError(f"{model}.{verb} expects integer class indices, got dtype {labels.dtype}")
+    if not (check_range and num_classes is not None and labels.numel()):
+        return
+    if int(labels.min()) < 0 or int(labels.max()) >= num_classes:
+        raise DataError(
+            f"{model}.{verb} got labels in [{int(labels.min())}, {int(labels.max())}], "
+            f"outside the {num_classes} classes [0, {num_classes})"
+        )

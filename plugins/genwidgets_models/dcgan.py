@@ -11,8 +11,8 @@ The paper's architecture guidelines, all implemented in :mod:`.conv`:
 * weights ~ N(0, 0.02); Adam with lr 2e-4 and beta1 0.5; batch size 128 in the paper
   (64 here, as in PyTorch's dcgan example, which suits notebooks better).
 
-The GAN objective and the alternating update are shared with the other GANs
-(:class:`~genwidgets_models.adversarial.AdversarialModel`).
+The GAN objective, the alternating update and ``encode`` by GAN inversion are shared with
+the other GANs (:class:`~genwidgets_models.adversarial.AdversarialModel`).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class Discriminator(nn.Module):
 class DCGAN(AdversarialModel):
     """Deep convolutional GAN on square images of 8 to 256 px (see :func:`~.conv.conv_plan`).
 
-    ``decode(z)`` is G(z) and ``discriminate(x)`` is D(x), both on [0, 1] images.
+    ``decode(z)`` is G(z) and ``discriminate(x)`` is D(x), both on [0, 1] images; ``encode(x)``
+    inverts G by optimisation (:mod:`.inversion`).
     """
 
     name: ClassVar[str] = "dcgan"
@@ -89,7 +90,7 @@ class DCGAN(AdversarialModel):
     )
     Config: ClassVar[type[ModelConfig]] = DCGANConfig
     capabilities: ClassVar[Capabilities] = Capabilities(
-        can_sample=True, can_decode=True, can_discriminate=True)
+        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True)
     data_kinds: ClassVar[tuple[str, ...]] = ("images",)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:

@@ -9,11 +9,13 @@ z = mean + exp(logvar / 2) * eps, a prior p(z) = N(0, I), and a decoder p(x|z) t
   (and, if asked, images).
 
 Training maximises the ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)) with one sample of z per
-example. The loss is ``recon + kl_weight() * kl``: a beta-VAE subclasses :class:`VAE` and
-overrides only :meth:`VAE.kl_weight`.
+example. The loss is ``recon + regularizer(kl)``, by default ``recon + kl_weight() * kl``: a
+beta-VAE subclasses :class:`VAE` and overrides :meth:`VAE.kl_weight` (and, for capacity
+annealing, :meth:`VAE.regularizer`), sharing the forward pass.
 
 The paper's MNIST networks were MLPs with one tanh hidden layer of 500 units; the default
-here is a ReLU MLP (512, 256), and ``architecture="conv"`` uses the DCGAN-style stacks.
+here is a ReLU MLP (512, 256), ``architecture="conv"`` uses the DCGAN-style stacks, and
+``"auto"`` picks conv for square images of a supported size and the MLP otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch import nn
 
 from genwidgets.config import ModelConfig, param
 from genwidgets.data.base import Batch, DataSpec
-from genwidgets.errors import ConfigError
+from genwidgets.errors import ConfigError, DataError
 from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
 
@@ -50,8 +52,9 @@ class VAEConfig(ModelConfig):
 
     batch_size: int = param(128, low=1, high=65536, help="examples per training step")
     latent_dim: int = param(16, low=1, high=4096, help="size of the latent code z")
-    architecture: str = param("mlp", choices=("mlp", "conv"),
-                              help="'mlp' (any data) or 'conv' (square images, DCGAN-style stacks)")
+    architecture: str = param("mlp", choices=("mlp", "conv", "auto"),
+                              help="'mlp' (any data), 'conv' (square images, DCGAN-style stacks) or "
+                                   "'auto' (conv where the images allow it, else mlp)")
     hidden: tuple[int, ...] = param((512, 256), low=1, high=65536,
                                     help="MLP hidden layer sizes (encoder order; the decoder mirrors them)")
     width: int = param(32, low=1, high=1024, help="conv channels at the encoder's first layer")
@@ -104,6 +107,17 @@ def build_conv(spec: DataSpec, latent_dim: int, width: int, *, model: str) -> tu
     return encoder, decoder
 
 
+def resolve_architecture(architecture: str, spec: DataSpec, *, model: str) -> str:
+    """Turn ``"auto"`` into ``"conv"`` (square images of a size the conv stacks support) or ``"mlp"``."""
+    if architecture != "auto":
+        return architecture
+    try:
+        image_geometry(spec, model=model)
+    except DataError:
+        return "mlp"
+    return "conv"
+
+
 # ---- the model --------------------------------------------------------------------------------------
 
 class VAE(GenerativeModel):
@@ -117,9 +131,10 @@ class VAE(GenerativeModel):
 
     def __init__(self, config: VAEConfig, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
         super().__init__(config, data_spec=data_spec, runtime=runtime)
+        self.architecture = resolve_architecture(config.architecture, data_spec, model=self.name)
         self.likelihood = self._resolve_likelihood(config, data_spec)
         with seeded(config.seed):
-            if config.architecture == "conv":
+            if self.architecture == "conv":
                 encoder, decoder = build_conv(data_spec, config.latent_dim, config.width, model=self.name)
             else:
                 encoder, decoder = build_mlp(data_spec, config.latent_dim, config.hidden)
@@ -133,7 +148,7 @@ class VAE(GenerativeModel):
 
     def _resolve_likelihood(self, config: VAEConfig, spec: DataSpec) -> str:
         """Turn ``likelihood='auto'`` into a decoder, and reject combinations that cannot work."""
-        if config.architecture == "conv" and spec.kind != "images":
+        if self.architecture == "conv" and spec.kind != "images":
             raise ConfigError(
                 f"{type(config).__name__}.architecture='conv' needs image data, but the data are {spec.kind} "
                 f"{spec.shape}; use architecture='mlp'"
@@ -152,6 +167,10 @@ class VAE(GenerativeModel):
     def kl_weight(self) -> float:
         """Weight of the KL term in the loss: 1 for the VAE (a beta-VAE returns ``config.beta``)."""
         return 1.0
+
+    def regularizer(self, kl: torch.Tensor) -> torch.Tensor:
+        """The term added to the reconstruction loss, from the batch-mean KL: ``kl_weight() * kl``."""
+        return self.kl_weight() * kl
 
     def reparameterize(self, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         """Draw z = mean + sigma * eps with eps ~ N(0, I) from torch's global generator.
@@ -181,7 +200,7 @@ class VAE(GenerativeModel):
         return 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(1)
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor | float]:
-        """One Adam step on ``recon + kl_weight() * kl``, averaged over the batch.
+        """One Adam step on ``recon + regularizer(kl)`` (``recon + kl_weight() * kl``), averaged over the batch.
 
         Returns detached 0-dim tensors: ``loss``, ``recon`` (reconstruction NLL), ``kl`` and
         ``elbo`` (= -(recon + kl), per example; equals -loss when the KL weight is 1).
@@ -193,7 +212,7 @@ class VAE(GenerativeModel):
             raw = self.decoder(z)                          # (N, *shape)
         recon = self.reconstruction_nll(raw, x).mean()
         kl = self.kl_divergence(mean, logvar).mean()
-        loss = recon + self.kl_weight() * kl
+        loss = recon + self.regularizer(kl)
         self.runtime.backward_step(loss, self.optimizers["model"])
         recon, kl = recon.detach(), kl.detach()
         return {"loss": loss.detach(), "recon": recon, "kl": kl, "elbo": -(recon + kl)}

