@@ -13,10 +13,7 @@ Both train the same model object in the same process; pairs alternate A B A B ..
 swings on a shared machine hit both alike. The table gives the medians of steps/s and the
 median of the per-pair ratios A/B (target >= 0.97).
 
-``--thread-fix`` measures a Run whose background thread first calls
-``torch.set_num_threads(runtime.num_threads)``: torch's intra-op (OpenMP) thread count is
-per thread, so a Run's loop thread otherwise runs with the machine's default thread count
-instead of the runtime's, which on a busy machine makes small models several times slower.
+Both sides run with 1 CPU thread (the Run's loop thread adopts the runtime's thread count).
 """
 
 from __future__ import annotations
@@ -149,15 +146,6 @@ PLAIN = {
 
 # ---- the measurement -----------------------------------------------------------------------------
 
-class ThreadFixedRun(gw.Run):
-    """A Run whose loop thread adopts the runtime's CPU thread count (the proposed core fix)."""
-
-    def _loop(self) -> None:
-        if self.runtime.num_threads:
-            torch.set_num_threads(self.runtime.num_threads)
-        super()._loop()
-
-
 def _train_with_run(run: gw.Run, steps: int) -> int:
     start = run.step_count
     run.steps = start + steps
@@ -171,15 +159,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="A/B pairs per case")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every case's steps per sample")
     parser.add_argument("--only", default="", help="comma-separated families to run")
-    parser.add_argument("--thread-fix", action="store_true",
-                        help="set the runtime's thread count inside the Run's loop thread (see above)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rt = gw.Runtime.create(device="cpu", num_threads=1)
     only = {f for f in args.only.split(",") if f}
-    run_cls = ThreadFixedRun if args.thread_fix else gw.Run
     print(f"torch {torch.__version__}, {rt.num_threads} thread, {args.rounds} pairs per row, "
-          f"Run: log_every=10, sample_every=100{', thread fix' if args.thread_fix else ''}")
+          "Run: log_every=10, sample_every=100")
     print("| family on data (preset) | Run steps/s (A) | plain loop steps/s (B) | A/B | pairs |")
     print("|---|---|---|---|---|")
     for case in CASES:
@@ -187,7 +172,7 @@ def main() -> None:
             continue
         data = gw.load_data(case.data)
         model = gw.build_model(case.family, data.spec, preset=case.preset, runtime=rt)
-        run = run_cls(model, data, steps=None, log_every=10, sample_every=100, checkpoint_every=None)
+        run = gw.Run(model, data, steps=None, log_every=10, sample_every=100, checkpoint_every=None)
         steps = max(1, round(case.steps * args.scale))
         measure_run = functools.partial(rate, functools.partial(_train_with_run, run, steps))
         measure_plain = functools.partial(rate, functools.partial(PLAIN[case.family], model, data, steps))
