@@ -17,7 +17,7 @@ from torch import nn
 
 import genwidgets
 from genwidgets.data.base import Batch, DataSpec
-from genwidgets.errors import DataError
+from genwidgets.errors import ConfigError, DataError
 from genwidgets.runtime.runtime import Runtime
 from genwidgets_models import register_models
 from genwidgets_models.beta_vae import BetaVAE, BetaVAEConfig
@@ -126,6 +126,24 @@ def test_gan_learns_the_ring_radius():
         model.train_step(batch)
     trained = (model.sample(256).norm(dim=1) - 1).abs().mean()
     assert trained < 0.15 < radius_error
+
+
+def test_pacgan_packing_widens_d_and_scores_packs():
+    model = make(GAN, POINTS, pack=4, dropout=0.0)
+    first = [m for m in model.discriminator.modules() if isinstance(m, nn.Linear)][0]
+    assert first.in_features == 4 * 2                                  # m samples concatenated
+    x = torch.randn(32, 2)
+    assert model.critic(x).shape == (8,)                               # one logit per pack
+    packed = torch.cat([x[0::4], x[1::4], x[2::4], x[3::4]], dim=1)    # rows of 4 consecutive samples
+    assert torch.allclose(model.critic(x), model.discriminator(packed))
+    assert model.discriminate(x[:5]).shape == (5,)                     # each example packed with itself
+    metrics = model.train_step(Batch(x))
+    assert torch.isfinite(metrics["loss_d"]) and torch.isfinite(metrics["loss_g"])
+    assert make(GAN, POINTS).config.pack == 1
+    with pytest.raises(ConfigError, match="multiple of pack"):
+        GANConfig.from_dict({"pack": 3}, preset="tiny")                # batch 32
+    with pytest.raises(ConfigError, match="unconditional"):
+        make(CGAN, POINTS, pack=2)
 
 
 # ---- cGAN (Mirza & Osindero 2014) ------------------------------------------------------------------

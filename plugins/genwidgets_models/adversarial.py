@@ -43,6 +43,19 @@ class AdversarialConfig(ModelConfig):
                          help="discriminator updates per generator update (the D:G step ratio)")
 
 
+def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
+    """PacGAN packing (Lin et al. 2018): (N, *shape) -> (N / m, m * numel), m consecutive samples per row.
+
+    ``m = 1`` returns ``x`` unchanged. N must be a multiple of m.
+    """
+    if m == 1:
+        return x
+    n = x.shape[0]
+    if n % m:
+        raise ValueError(f"cannot pack {n} samples into packs of {m}: {n} is not a multiple of {m}")
+    return x.reshape(n // m, -1)  # (N / m, m * numel)
+
+
 class AdversarialModel(GenerativeModel):
     """Base of the GAN families: a generator G(z) and a discriminator D(x) trained against each other.
 
