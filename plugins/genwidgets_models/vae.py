@@ -225,6 +225,20 @@ class VAE(GenerativeModel):
             mean, _ = self.encoder(x.to(self.device))
         return mean.float()
 
+    # ---- the latent-variable protocol of genwidgets.metrics.likelihood (ELBO, IW-NLL) ------------
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The diagonal Gaussian q(z|x): ``(mean, logvar)``, each (N, latent_dim)."""
+        check_input(x, self.data_spec, model=self.name, verb="posterior")
+        with self.runtime.inference():
+            mean, logvar = self.encoder(x.to(self.device))
+        return mean.float(), logvar.float()
+
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Log p(x|z) per example (N,), summed over the data dimensions."""
+        with self.runtime.inference():
+            raw = self.decoder(z.to(self.device))
+        return -self.reconstruction_nll(raw, x.to(self.device))
+
     def decode(self, z: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The decoder's mean for codes ``z`` (N, latent_dim): images in [0, 1] or points."""
         check_latent(z, self.latent_dim, model=self.name, verb="decode")
