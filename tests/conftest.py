@@ -16,12 +16,13 @@ from genwidgets.registry import reset_registry
 
 @pytest.fixture(autouse=True)
 def _fresh_registry(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every test sees a registry built from what is installed now, and a private data cache."""
+    """Every test sees a registry built from what is installed now, and starts with one torch thread."""
     monkeypatch.delenv("GENWIDGETS_LOAD_PLUGINS", raising=False)
     monkeypatch.delenv("GENWIDGETS_TRACE_PLUGINS", raising=False)
     monkeypatch.delenv("GENWIDGETS_DEVICE", raising=False)
     reset_registry()
     threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models run fastest on one thread and do not spin-wait on a shared CPU
     yield
     reset_registry()
     torch.set_num_threads(threads)

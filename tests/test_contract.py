@@ -17,14 +17,6 @@ from genwidgets.testing import CHECKS, contract_cases, contract_data, contract_r
 CASES = contract_cases()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and do not spin-wait on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_every_registered_model_is_covered():
     names = genwidgets.get_registry().model_names()

@@ -35,13 +35,6 @@ from genwidgets_models.vae import VAE, VAEConfig
 CPU = Runtime(device=torch.device("cpu"), num_threads=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # ---- splits -------------------------------------------------------------------------------------------
 

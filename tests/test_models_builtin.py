@@ -27,14 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CPU = Runtime(device=torch.device("cpu"), num_threads=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and do not spin-wait when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture
 def runtime() -> Runtime:

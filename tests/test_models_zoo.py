@@ -34,14 +34,6 @@ POINTS = DataSpec("points", (2,), num_classes=8)
 DIGITS = DataSpec("images", (1, 8, 8), num_classes=10)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and do not spin-wait on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def make(cls, spec: DataSpec, **overrides):
     """A family built from its tiny preset plus ``overrides``, on the CPU."""
