@@ -97,7 +97,7 @@ ROWS: list[Row] = [
     Row("grid", "GAN or WGAN-GP on grid", ("gan", "wgan_gp"), "grid", 24_000, "modes", ">= 24 modes, >= 90 % HQ",
         _modes(24, 90.0), preset="grid", lr_drop=18_000),
     Row("dcgan", "DCGAN on mnist", ("dcgan",), "mnist", 8000, "images", "FID <= 5x real floor, recall >= 0.6", _fid),
-    Row("cgan", "cGAN on mnist", ("cgan",), "mnist", 6000, "images", "label accuracy >= 90 %", _labels),
+    Row("cgan", "cGAN on mnist", ("cgan",), "mnist", 10_000, "images", "label accuracy >= 90 %", _labels),
     Row("vae", "VAE on mnist", ("vae",), "mnist", 4500, "likelihood", "held-out IW-NLL <= 100 nats", _nll,
         split=True, config={"architecture": "conv", "latent_dim": 32}),
     Row("beta_vae", "beta-VAE on dsprites", ("beta_vae",), "dsprites", 5000, "disentanglement",
