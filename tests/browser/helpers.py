@@ -27,7 +27,7 @@ fixed.wait()
 TrainingPanel(fixed)"""
 
 LIVE = """\
-run = gw.train("dcgan", steps=100_000, log_every=2, sample_every=10, **common)
+run = gw.train("dcgan", steps=100_000, log_every=25, sample_every=50, **common)
 panel = TrainingPanel(run)
 panel"""
 
