@@ -16,12 +16,9 @@ written atomically; a missing or corrupt cache file is retrained.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..data.base import DataSpec, GenData
-from ..data.cache import cache_dir
+from ..data.cache import cache_dir, write_atomic
 from ..errors import DataError
 from .splits import SPLIT_SEED, TEST_FRACTION, train_test_split
 
@@ -189,20 +186,9 @@ def classifier_path(key: str) -> Path:
 
 
 def _save_atomic(path: Path, network: ImageClassifier, metadata: dict[str, str]) -> None:
-    """Write the weights as safetensors to a temporary file beside ``path``, flush it, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-        save_file(tensors, tmp, metadata=metadata)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write the weights as safetensors, atomically (see :func:`genwidgets.data.cache.write_atomic`)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 
 def _load_cached(path: Path, spec: DataSpec, recipe: ClassifierRecipe) -> tuple[ImageClassifier, dict] | None:
