@@ -14,7 +14,15 @@ if [ -n "$EXTRAS" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
-# The bundle is built by hatch-jupyter-builder at install; rebuild if sources are newer.
-if [ ! -f genwidgets/static/training_panel.js ] || [ -n "$(find js/src -newer genwidgets/static/training_panel.js -print -quit)" ]; then
+# The bundles are built by hatch-jupyter-builder at install; rebuild if one is missing or older than
+# the sources or the front-end dependencies (one ES module per widget, see js/build.mjs).
+stale=0
+for bundle in training_panel latent_explorer discriminator_heatmap; do
+  out=genwidgets/static/$bundle.js
+  if [ ! -f "$out" ] || [ -n "$(find js/src js/package.json js/build.mjs -newer "$out" -print -quit)" ]; then
+    stale=1
+  fi
+done
+if [ "$stale" = 1 ]; then
   (cd js && npm install --no-audit --no-fund --silent && npm run --silent build)
 fi

@@ -1,5 +1,16 @@
-"""Notebook widgets (anywidgets whose front ends live in ``js/src/``)."""
+"""Notebook widgets (anywidgets whose front ends live in ``js/src/``, one module per widget).
 
-from .training_panel import TrainingPanel
+Each widget imports on first use, so ``import genwidgets.widgets`` stays cheap.
+"""
 
-__all__ = ["TrainingPanel"]
+from __future__ import annotations
+
+from .._lazy import lazy_exports
+
+__all__ = ["DiscriminatorHeatmap", "LatentExplorer", "TrainingPanel"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "TrainingPanel": ".training_panel",
+    "LatentExplorer": ".latent_explorer",
+    "DiscriminatorHeatmap": ".discriminator_heatmap",
+}, globals())

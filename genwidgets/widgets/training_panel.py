@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
-import pathlib
 import threading
 import time
 import uuid
@@ -24,6 +23,7 @@ import traitlets as t
 
 from ..errors import GenwidgetsError
 from ..runtime.events import Event
+from .bundle import bundle_path, esm
 from .feed import PanelFeed
 from .samples import SampleFrame, frame_from_event, wants_reconstructions
 from .static_fallback import render_png
@@ -32,11 +32,7 @@ from .throttle import Coalescer
 log = logging.getLogger(__name__)
 
 #: The bundle built from ``js/src/training_panel.ts`` (``cd js && npm install && npm run build``).
-BUNDLE = pathlib.Path(__file__).resolve().parent.parent / "static" / "training_panel.js"
-_MISSING_BUNDLE = (
-    "export default { render({ el }) { el.textContent = \"genwidgets: the training panel's front end is "
-    "not built; run `cd js && npm install && npm run build`\"; } };"
-)
+BUNDLE = bundle_path("training_panel")
 
 #: Controls the front end may ask for, and the Run method each calls.
 ACTIONS = ("start", "pause", "resume", "stop", "step", "save")
@@ -71,7 +67,7 @@ class TrainingPanel(anywidget.AnyWidget):
             (default) does so for autoencoders (see :func:`.samples.wants_reconstructions`).
     """
 
-    _esm = BUNDLE if BUNDLE.is_file() else _MISSING_BUNDLE
+    _esm = esm("training_panel")
 
     uid = t.Unicode(help="Unique id of this panel; the front end keys its copy of the data by it.").tag(sync=True)
     title = t.Unicode("", help="What is training on what, e.g. 'dcgan on mnist'.").tag(sync=True)

@@ -8,6 +8,7 @@ import css from "./training_panel.css";
 import { listen, type AnyModel, type Buffers } from "./lib/anywidget";
 import { buildButtons, buildHparams } from "./lib/controls";
 import { CurvePlot } from "./lib/curves";
+import { el, nonce } from "./lib/dom";
 import { fraction, progressText, type Progress } from "./lib/format";
 import { MetricStore } from "./lib/metric_store";
 import { toTypedArray, type WireArray } from "./lib/ndarray";
@@ -23,10 +24,6 @@ interface PanelData {
 
 // Keyed by the panel's uid trait: anywidget hands initialize and render different proxies of one model.
 const DATA = new Map<string, PanelData>();
-
-function nonce(): string {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 function panelData(model: AnyModel): PanelData {
   const uid = String(model.get("uid"));
@@ -64,13 +61,6 @@ function initialize({ model }: { model: AnyModel }): () => void {
     stop();
     DATA.delete(String(model.get("uid")));
   };
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, parent?: HTMLElement) {
-  const node = document.createElement(tag);
-  node.className = className;
-  parent?.appendChild(node);
-  return node;
 }
 
 function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
