@@ -92,6 +92,10 @@ class GenerativeModel(nn.Module):
     #: What ``discriminate`` returns: ``"probability"`` (D(x) in (0, 1)) or ``"critic"``
     #: (unbounded scores, e.g. a WGAN critic; widgets use a symmetric colour scale).
     score_kind: ClassVar[str] = "probability"
+    #: What one ``encode`` call costs: ``"forward"`` (one pass of an encoder network) or
+    #: ``"optimization"`` (an iterative search per call, e.g. GAN inversion: seconds per batch).
+    #: Widgets encode thousands of points only when it is ``"forward"``.
+    encode_cost: ClassVar[str] = "forward"
     #: Data kinds the family trains on (``"images"``, ``"points"``).
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
@@ -219,6 +223,7 @@ class GenerativeModel(nn.Module):
             "paper": self.paper,
             "capabilities": self.capabilities.to_dict(),
             "score_kind": self.score_kind,
+            "encode_cost": self.encode_cost,
             "config": self.config.to_dict(),
             "data": self.data_spec.to_dict(),
             "parameters": sum(p.numel() for p in self.parameters()),
@@ -242,6 +247,8 @@ def check_model_class(cls: Any) -> list[str]:
         problems.append(f"{cls.__name__}.Config must be a dataclass deriving from ModelConfig")
     if cls.score_kind not in ("probability", "critic"):
         problems.append(f"{cls.__name__}.score_kind must be 'probability' or 'critic', got {cls.score_kind!r}")
+    if cls.encode_cost not in ("forward", "optimization"):
+        problems.append(f"{cls.__name__}.encode_cost must be 'forward' or 'optimization', got {cls.encode_cost!r}")
     if cls.train_step is GenerativeModel.train_step:
         problems.append(f"{cls.__name__} does not implement train_step")
     have = implemented_verbs(cls)

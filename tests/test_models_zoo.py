@@ -61,6 +61,10 @@ def test_all_families_register_with_papers_and_score_kinds():
         "dcgan": "probability", "gan": "probability", "cgan": "probability", "wgan_gp": "critic"}
     assert {c.name for c in got if c.capabilities.can_encode} == {"dcgan", "vae", "gan", "cgan", "wgan_gp",
                                                                   "beta_vae"}
+    # GANs encode by inversion (an optimisation per call); widgets must know not to encode thousands with it.
+    assert {c.name: c.encode_cost for c in got} == {
+        "dcgan": "optimization", "vae": "forward", "gan": "optimization", "cgan": "optimization",
+        "wgan_gp": "optimization", "beta_vae": "forward"}
     assert [c.name for c in got if c.capabilities.conditional] == ["cgan"]
 
 

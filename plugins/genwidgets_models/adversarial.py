@@ -71,6 +71,8 @@ class AdversarialModel(GenerativeModel):
     #: What ``discriminate`` returns: ``"probability"`` (D's P(real) in (0, 1)) or ``"critic"``
     #: (an unbounded score, higher = more real; widgets use a symmetric colour scale).
     score_kind: ClassVar[str] = "probability"
+    #: ``encode`` inverts the generator by optimisation (see :meth:`invert`), not by an encoder network.
+    encode_cost: ClassVar[str] = "optimization"
 
     generator: nn.Module
     discriminator: nn.Module

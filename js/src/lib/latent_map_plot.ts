@@ -1,0 +1,186 @@
+// The latent explorer's map: a WebGL scatter (plotly.js scattergl) of projected codes, one trace per
+// class, with our own pointer handling on top: press-and-drag probes (map point -> data coordinates),
+// hover finds the nearest point (for thumbnails), and an HTML marker shows the current code.
+
+import Plotly from "plotly.js-gl2d-dist-min";
+import { toTypedArray, type WireArray } from "./ndarray";
+
+/** Class colours: plotly's ten-colour qualitative palette (the PNG fallback uses the same). */
+export const PALETTE = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",
+  "#FF97FF", "#FECB52"];
+
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+const HOVER_RADIUS_PX = 10;
+
+export interface MapHandlers {
+  /** A probe at data coordinates (x, y); `final` when the pointer is released. */
+  probe(x: number, y: number, final: boolean): void;
+  /** The map point under the pointer (or null). */
+  hover(index: number | null): void;
+}
+
+interface Axis { range: [number, number]; _offset: number; _length: number }
+
+export class LatentMapPlot {
+  private xs = new Float32Array(0);
+  private ys = new Float32Array(0);
+  private dragging = false;
+  private hoverFrame = 0;
+  private readonly marker: HTMLDivElement;
+  private readonly cleanups: (() => void)[] = [];
+  private probePoint: [number, number] | null = null;
+
+  constructor(private readonly div: HTMLElement, private readonly handlers: MapHandlers) {
+    this.marker = document.createElement("div");
+    this.marker.className = "gw-probe-marker";
+    this.marker.hidden = true;
+    div.parentElement!.appendChild(this.marker);
+    const on = <K extends keyof HTMLElementEventMap>(type: K, fn: (e: HTMLElementEventMap[K]) => void) => {
+      div.addEventListener(type, fn as EventListener, true);
+      this.cleanups.push(() => div.removeEventListener(type, fn as EventListener, true));
+    };
+    on("pointerdown", (e) => this.onDown(e));
+    on("pointermove", (e) => this.onMove(e));
+    on("pointerup", (e) => this.onUp(e));
+    on("pointercancel", () => { this.dragging = false; });
+    on("pointerleave", () => { if (!this.dragging) this.handlers.hover(null); });
+  }
+
+  get length(): number { return this.xs.length; }
+
+  /** Draw the map: points (N, 2) float32, optional int32 labels (N,), axis titles and class names. */
+  async setMap(points: WireArray, labels: WireArray | null, axisTitles: string[], classNames: string[]): Promise<void> {
+    const p = toTypedArray(points) as Float32Array;
+    const n = points.shape[0];
+    this.xs = new Float32Array(n);
+    this.ys = new Float32Array(n);
+    for (let i = 0; i < n; i++) { this.xs[i] = p[2 * i]; this.ys[i] = p[2 * i + 1]; }
+    const lab = labels ? (toTypedArray(labels) as Int32Array) : null;
+    const groups = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const k = lab ? lab[i] : 0;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = []));
+      g.push(i);
+    }
+    const traces = [...groups.keys()].sort((a, b) => a - b).map((k) => {
+      const idx = groups.get(k)!;
+      return {
+        type: "scattergl", mode: "markers", hoverinfo: "skip",
+        name: lab ? (classNames[k] ?? String(k)) : "codes",
+        x: Float32Array.from(idx, (i) => this.xs[i]), y: Float32Array.from(idx, (i) => this.ys[i]),
+        marker: { size: n > 5000 ? 3 : 4, color: PALETTE[k % PALETTE.length], opacity: 0.7 },
+      };
+    });
+    const [xr, yr] = [bounds(this.xs), bounds(this.ys)];
+    const layout = {
+      margin: { l: 48, r: 8, t: 8, b: 40 }, height: 420, dragmode: false, hovermode: false,
+      showlegend: !!lab, legend: { itemsizing: "constant", font: { size: 10 } },
+      xaxis: { title: { text: axisTitles[0] ?? "" }, range: xr, zeroline: false },
+      yaxis: { title: { text: axisTitles[1] ?? "" }, range: yr, zeroline: false },
+      uirevision: axisTitles.join("|"),
+    };
+    await Plotly.react(this.div, traces, layout, CONFIG);
+    this.placeMarker();
+  }
+
+  /** Show the current code's map point (or hide the marker with null). */
+  setProbe(point: [number, number] | null): void {
+    this.probePoint = point;
+    this.placeMarker();
+  }
+
+  resize(): void { void Plotly.Plots.resize(this.div).then(() => this.placeMarker()); }
+
+  dispose(): void {
+    this.cleanups.forEach((c) => c());
+    cancelAnimationFrame(this.hoverFrame);
+    this.marker.remove();
+    Plotly.purge(this.div);
+  }
+
+  /** Data coordinates of a pointer event, or null outside the plot area. */
+  toData(e: PointerEvent): [number, number] | null {
+    const axes = this.axes();
+    if (!axes) return null;
+    const [xa, ya] = axes;
+    const rect = this.div.getBoundingClientRect();
+    const px = e.clientX - rect.left - xa._offset, py = e.clientY - rect.top - ya._offset;
+    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
+    return [xa.range[0] + (px / xa._length) * (xa.range[1] - xa.range[0]),
+      ya.range[1] - (py / ya._length) * (ya.range[1] - ya.range[0])];
+  }
+
+  private axes(): [Axis, Axis] | null {
+    const full = (this.div as any)._fullLayout;
+    const xa = full?.xaxis as Axis | undefined, ya = full?.yaxis as Axis | undefined;
+    return xa && ya && xa._length > 0 && ya._length > 0 ? [xa, ya] : null;
+  }
+
+  private onDown(e: PointerEvent): void {
+    if (e.button !== 0) return;
+    const p = this.toData(e);
+    if (!p) return;
+    e.preventDefault();
+    e.stopPropagation();
+    this.dragging = true;
+    this.div.setPointerCapture?.(e.pointerId);
+    this.handlers.probe(p[0], p[1], false);
+  }
+
+  private onMove(e: PointerEvent): void {
+    if (this.dragging) {
+      const p = this.toData(e);
+      if (p) this.handlers.probe(p[0], p[1], false);
+      return;
+    }
+    cancelAnimationFrame(this.hoverFrame);
+    const { clientX, clientY } = e;
+    this.hoverFrame = requestAnimationFrame(() => this.handlers.hover(this.nearestPixel(clientX, clientY)));
+  }
+
+  private onUp(e: PointerEvent): void {
+    if (!this.dragging) return;
+    this.dragging = false;
+    this.div.releasePointerCapture?.(e.pointerId);
+    const p = this.toData(e);
+    if (p) this.handlers.probe(p[0], p[1], true);
+  }
+
+  /** Index of the map point within HOVER_RADIUS_PX of the pointer, nearest first, or null. */
+  private nearestPixel(clientX: number, clientY: number): number | null {
+    const axes = this.axes();
+    if (!axes || !this.xs.length) return null;
+    const [xa, ya] = axes;
+    const rect = this.div.getBoundingClientRect();
+    const sx = xa._length / (xa.range[1] - xa.range[0]), sy = ya._length / (ya.range[1] - ya.range[0]);
+    const px = clientX - rect.left - xa._offset, py = clientY - rect.top - ya._offset;
+    let best = -1, bestD = HOVER_RADIUS_PX * HOVER_RADIUS_PX;
+    for (let i = 0; i < this.xs.length; i++) {
+      const dx = (this.xs[i] - xa.range[0]) * sx - px, dy = (ya.range[1] - this.ys[i]) * sy - py;
+      const d = dx * dx + dy * dy;
+      if (d < bestD) { bestD = d; best = i; }
+    }
+    return best < 0 ? null : best;
+  }
+
+  private placeMarker(): void {
+    const axes = this.axes();
+    if (!axes || !this.probePoint) { this.marker.hidden = true; return; }
+    const [xa, ya] = axes;
+    const [x, y] = this.probePoint;
+    const left = xa._offset + ((x - xa.range[0]) / (xa.range[1] - xa.range[0])) * xa._length;
+    const top = ya._offset + ((ya.range[1] - y) / (ya.range[1] - ya.range[0])) * ya._length;
+    this.marker.hidden = !(Number.isFinite(left) && Number.isFinite(top));
+    this.marker.style.left = `${this.div.offsetLeft + left}px`;
+    this.marker.style.top = `${this.div.offsetTop + top}px`;
+  }
+}
+
+function bounds(v: Float32Array): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const x of v) { if (Number.isFinite(x)) { lo = Math.min(lo, x); hi = Math.max(hi, x); } }
+  if (!Number.isFinite(lo)) return [-1, 1];
+  const pad = Math.max((hi - lo) * 0.05, 1e-3);
+  return [lo - pad, hi + pad];
+}

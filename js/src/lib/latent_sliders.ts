@@ -1,0 +1,48 @@
+// One slider per top-ranked latent dimension; moving one asks the kernel to decode the changed code.
+
+import { el } from "./dom";
+
+export interface SliderSpec { dims: number[]; scores: number[]; measure: string; span: number }
+
+export class LatentSliders {
+  readonly el: HTMLDivElement;
+  private inputs = new Map<number, HTMLInputElement>();
+  private key = "";
+
+  constructor(private readonly onSlide: (dim: number, value: number, final: boolean) => void) {
+    this.el = el("div", "gw-sliders");
+  }
+
+  /** Rebuild the rows when the dimensions or range change; then show the values of `z`. */
+  sync(spec: SliderSpec, z: number[]): void {
+    const key = JSON.stringify([spec.dims, spec.span, spec.measure]);
+    if (key !== this.key) {
+      this.key = key;
+      this.el.replaceChildren();
+      this.inputs.clear();
+      el("div", "gw-sliders-caption", this.el).textContent =
+        `latent dimensions, ranked by ${spec.measure || "importance"}`;
+      spec.dims.forEach((dim, i) => {
+        const row = el("label", "gw-slider-row", this.el);
+        row.dataset.dim = String(dim);
+        el("span", "gw-slider-name", row).textContent = `z[${dim}]`;
+        const input = el("input", "gw-slider-input", row);
+        Object.assign(input, { type: "range", min: String(-spec.span), max: String(spec.span), step: "0.01" });
+        const score = el("span", "gw-slider-score", row);
+        score.textContent = formatScore(spec.scores[i]);
+        score.title = spec.measure;
+        input.addEventListener("input", () => this.onSlide(dim, parseFloat(input.value), false));
+        input.addEventListener("change", () => this.onSlide(dim, parseFloat(input.value), true));
+        this.inputs.set(dim, input);
+      });
+    }
+    for (const [dim, input] of this.inputs) {
+      if (document.activeElement !== input && z[dim] !== undefined) input.value = String(z[dim]);
+    }
+  }
+}
+
+function formatScore(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return "";
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
