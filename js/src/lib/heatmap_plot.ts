@@ -1,0 +1,157 @@
+// The heatmap views in plotly.js (cartesian build): D(x) over the data plane with points and arrows,
+// or D(G(z)) over a latent plane with a thumbnail of G(z) under the cursor.
+
+import Plotly from "plotly.js-cartesian-dist-min";
+import { plotlyScale } from "./heatmap_colour";
+import type { LatentFrame, PlaneFrame } from "./heatmap_frame";
+import { toTypedArray } from "./ndarray";
+import { drawGrid } from "./sample_view";
+
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+const SIZE = 440;
+
+export interface PlotOptions {
+  points: boolean;
+  arrows: boolean;
+}
+
+/** Rows of a (res, res) float32 grid as views (no copies); plotly reads z[i][j] at (x[j], y[i]). */
+function rows(frame: PlaneFrame | LatentFrame): Float32Array[] {
+  const z = toTypedArray(frame.z) as Float32Array;
+  const [h, w] = frame.z.shape;
+  return Array.from({ length: h }, (_, i) => z.subarray(i * w, (i + 1) * w));
+}
+
+/** x and y columns of float32 points (N, 2). */
+function columns(points: PlaneFrame["real"]): { x: Float32Array; y: Float32Array } {
+  const p = toTypedArray(points) as Float32Array;
+  const [n, d] = points.shape;
+  const x = new Float32Array(n), y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = p[i * d];
+    y[i] = p[i * d + 1];
+  }
+  return { x, y };
+}
+
+/** Arrow shafts as one line trace (segments split by NaN) and heads as markers oriented along them. */
+function arrowTraces(arrows: PlaneFrame["arrows"]): object[] {
+  const a = toTypedArray(arrows) as Float32Array;
+  const n = arrows.shape[0];
+  const x: number[] = [], y: number[] = [], hx: number[] = [], hy: number[] = [], angle: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const [x0, y0, dx, dy] = [a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]];
+    if (!(Math.abs(dx) + Math.abs(dy) > 0)) continue;
+    x.push(x0, x0 + dx, NaN);
+    y.push(y0, y0 + dy, NaN);
+    hx.push(x0 + dx);
+    hy.push(y0 + dy);
+    angle.push(90 - (Math.atan2(dy, dx) * 180) / Math.PI); // plotly's marker angle: clockwise from up
+  }
+  const colour = "rgba(20,20,20,0.85)";
+  return [
+    { type: "scatter", mode: "lines", name: "generator gradient", x, y, hoverinfo: "skip",
+      line: { color: colour, width: 1.2 }, connectgaps: false, legendgroup: "arrows" },
+    { type: "scatter", mode: "markers", name: "arrow heads", x: hx, y: hy, hoverinfo: "skip", showlegend: false,
+      marker: { symbol: "triangle-up", size: 6, angle, color: colour }, legendgroup: "arrows" },
+  ];
+}
+
+function heatmapTrace(frame: PlaneFrame | LatentFrame, hover: string): object {
+  const [x0, x1, y0, y1] = frame.extent;
+  const [h, w] = frame.z.shape;
+  const { scale } = frame;
+  return {
+    type: "heatmap", name: "score", z: rows(frame), x0: x0 + (x1 - x0) / w / 2, dx: (x1 - x0) / w,
+    y0: y0 + (y1 - y0) / h / 2, dy: (y1 - y0) / h, zmin: scale.zmin, zmax: scale.zmax, zsmooth: false,
+    colorscale: plotlyScale(scale), showscale: false, hovertemplate: hover,
+  };
+}
+
+function layout(frame: PlaneFrame | LatentFrame, xTitle: string, yTitle: string): object {
+  const [x0, x1, y0, y1] = frame.extent;
+  return {
+    width: SIZE + 60, height: SIZE + 50, margin: { l: 50, r: 10, t: 10, b: 40 },
+    xaxis: { range: [x0, x1], title: { text: xTitle }, zeroline: false, constrain: "domain" },
+    yaxis: { range: [y0, y1], title: { text: yTitle }, zeroline: false, scaleanchor: "x", constrain: "domain" },
+    showlegend: true, legend: { orientation: "h", y: -0.14, x: 0, font: { size: 10 } },
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", uirevision: frame.view,
+    font: { family: "Open Sans, DejaVu Sans, sans-serif", size: 11 },
+  };
+}
+
+export class HeatmapPlot {
+  private queue: Promise<unknown> = Promise.resolve();
+  private latest: LatentFrame | null = null;
+  private hoverBound = false;
+
+  constructor(private div: HTMLElement, private thumb: HTMLCanvasElement) {}
+
+  /** Draw the data-plane view. */
+  drawPlane(frame: PlaneFrame, opts: PlotOptions): void {
+    this.latest = null;
+    this.thumb.hidden = true;
+    const traces: object[] = [heatmapTrace(frame, "x %{x:.3f}, y %{y:.3f}<br>score %{z:.4g}<extra></extra>")];
+    if (opts.points) {
+      const real = columns(frame.real), fake = columns(frame.fake);
+      traces.push(
+        { type: "scatter", mode: "markers", name: "real", x: real.x, y: real.y, hoverinfo: "skip",
+          marker: { size: 3, color: "rgba(20,20,20,0.75)" } },
+        { type: "scatter", mode: "markers", name: "generated", x: fake.x, y: fake.y, hoverinfo: "skip",
+          marker: { size: 3.5, color: "rgba(255,140,0,0.9)" } },
+      );
+    }
+    if (opts.arrows) traces.push(...arrowTraces(frame.arrows));
+    this.enqueue(() => Plotly.react(this.div, traces, layout(frame, "x", "y"), CONFIG));
+  }
+
+  /** Draw the latent-slice view; hovering a cell shows the nearest thumbnail of G(z). */
+  drawLatent(frame: LatentFrame): void {
+    this.latest = frame;
+    const [a, b] = frame.axes.includes(" x ") ? frame.axes.split(" x ") : ["direction u", "direction v"];
+    const traces = [heatmapTrace(frame, `${a} %{x:.2f}, ${b} %{y:.2f}<br>D(G(z)) %{z:.4g}<extra></extra>`)];
+    this.enqueue(async () => {
+      await Plotly.react(this.div, traces, layout(frame, a, b), CONFIG);
+      this.bindHover();
+    });
+    this.thumb.hidden = !frame.thumbs;
+  }
+
+  private bindHover(): void {
+    if (this.hoverBound) return;
+    const gd = this.div as HTMLElement & { on?: (ev: string, cb: (e: any) => void) => void };
+    if (!gd.on) return;
+    this.hoverBound = true;
+    gd.on("plotly_hover", (event: any) => {
+      const frame = this.latest, point = event?.points?.[0];
+      if (!frame?.thumbs || !point) return;
+      const [t, , h, w, c] = frame.thumbs.shape;
+      const [x0, x1, y0, y1] = frame.extent;
+      const j = Math.min(t - 1, Math.max(0, Math.floor(((point.x - x0) / (x1 - x0)) * t)));
+      const i = Math.min(t - 1, Math.max(0, Math.floor(((point.y - y0) / (y1 - y0)) * t)));
+      const all = toTypedArray(frame.thumbs) as Uint8Array;
+      const size = h * w * c, k = i * t + j;
+      const one = all.slice(k * size, (k + 1) * size);
+      drawGrid(this.thumb, { buffer: one.buffer, dtype: "uint8", shape: [1, h, w, c] }, 1);
+      this.thumb.dataset.cell = `${i},${j}`;
+    });
+  }
+
+  resize(): void {
+    this.enqueue(() => Plotly.Plots.resize(this.div));
+  }
+
+  clear(): void {
+    this.enqueue(async () => Plotly.purge(this.div));
+  }
+
+  /** Plotly calls are serialised: each waits for the previous draw to finish. */
+  private enqueue(call: () => Promise<unknown>): void {
+    this.queue = this.queue.then(call).catch((err) => console.warn("genwidgets: heatmap update failed", err));
+  }
+
+  /** Resolves once every queued draw is done. */
+  settled(): Promise<unknown> {
+    return this.queue;
+  }
+}
