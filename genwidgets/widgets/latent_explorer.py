@@ -118,6 +118,9 @@ class LatentExplorer(anywidget.AnyWidget):
         self._syncing = threading.local()
         #: Images (or point outputs) sent for probes, slider moves and ``z`` edits.
         self.decoded = 0
+        # Highest request number received: answers acknowledge it, so requests the worker replaced by
+        # newer ones (and never answers) do not hold up the front end's request window.
+        self._received_seq = 0
         self._ready = False  # trait observers act only once the constructor has set everything
         self._worker = LatestWins("genwidgets-latent-explorer", on_error=self._on_job_error,
                                   setup=self._worker_threads)
@@ -133,6 +136,9 @@ class LatentExplorer(anywidget.AnyWidget):
             self._set_map_traits(session.state)
             self._set_z(session.z)
             self.title = f"{model.name} latent space ({session.latent_dim}-D)"
+        # The z trait follows the newest decoded code at most 10 times a second: the output message
+        # already carries z to the front end, and a trait update per decode would double the traffic.
+        self._z_sync = Coalescer(lambda: self._set_z(self.session.z), 10.0, name="genwidgets-explorer-z")
         self._subscription = None
         self._refresher: Coalescer | None = None
         if self.live:
@@ -149,6 +155,7 @@ class LatentExplorer(anywidget.AnyWidget):
             return
         op = content.get("op")
         seq = int(content.get("seq", 0) or 0)
+        self._received_seq = max(self._received_seq, seq)
         try:
             if op == "hello":
                 nonce = str(content.get("nonce", ""))
@@ -199,12 +206,13 @@ class LatentExplorer(anywidget.AnyWidget):
     def _decode_and_send(self, z: np.ndarray, seq: int, *, base_index: int | None = None) -> None:
         output = self.session.decode(z[None])
         self.session.z = z
-        content, buffers = pack({"op": "output", "seq": seq, "output": output, "z": z.astype(np.float32),
+        content, buffers = pack({"op": "output", "seq": seq, "ack": self._received_seq,
+                                 "output": output, "z": z.astype(np.float32),
                                  "point": self.session.state.projection.project(z[None])[0],
                                  "base_index": base_index})
         self.send(content, buffers)
         self.decoded += 1
-        self._set_z(z)
+        self._z_sync.poke()
 
     def _send_traversal(self) -> None:
         result = self.session.traversal(self.session.z, k=min(self._sliders, self.session.latent_dim),
@@ -278,8 +286,10 @@ class LatentExplorer(anywidget.AnyWidget):
         self.endpoints = {**self.endpoints, which: f"z = [{values}{more}]"}
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every request so far is answered (for tests and scripts)."""
-        return self._worker.wait_idle(timeout)
+        """Block until every request so far is answered and ``z`` shows the newest code (tests, scripts)."""
+        deadline = time.monotonic() + timeout
+        done = self._worker.wait_idle(timeout)
+        return self._z_sync.wait_idle(max(0.0, deadline - time.monotonic())) and done
 
     # ---- traits -> session ----------------------------------------------------------------------------
     @t.observe("z")
@@ -371,6 +381,8 @@ class LatentExplorer(anywidget.AnyWidget):
             self._refresher.close()
         if getattr(self, "_worker", None) is not None:
             self._worker.close()
+        if getattr(self, "_z_sync", None) is not None and not self._z_sync.closed:
+            self._z_sync.close()
         super().close()
 
     def to_png(self) -> bytes:

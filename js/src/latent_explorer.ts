@@ -17,7 +17,7 @@ import { drawGrid } from "./lib/sample_view";
 import { unpack } from "./lib/wire";
 
 interface MapMsg { points: WireArray; labels: WireArray | null; thumbs: WireArray | null; data_points: WireArray | null }
-interface OutputMsg { seq: number; output: WireArray; z: WireArray; point: WireArray; base_index: number | null }
+interface OutputMsg { seq: number; ack: number; output: WireArray; z: WireArray; point: WireArray; base_index: number | null }
 interface TraversalMsg { outputs: WireArray; dims: number[]; scores: number[]; measure: string; values: WireArray }
 interface PathMsg { outputs: WireArray; mode: string }
 
@@ -55,7 +55,7 @@ function initialize({ model }: { model: AnyModel }): () => void {
       if (msg.nonce && msg.nonce !== mine) return; // another page's hello
       s.map = msg;
     } else if (op === "output") {
-      s.pacer.answered(msg.seq);
+      s.pacer.answered(msg.seq, msg.ack ?? msg.seq);
       s.output = msg;
     } else if (op === "traversal") {
       s.traversal = msg;
@@ -121,10 +121,13 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   const mapDiv = el("div", "gw-map", mapBox);
   const fillNote = el("div", "gw-caption gw-fill-note", mapBox);
   const side = el("div", "gw-side", body);
-  const output = el("canvas", "gw-output-canvas", side);
+  // The decoded output and, beside it, the hovered map point: fixed boxes, so nothing below them moves.
+  const views = el("div", "gw-views", side);
+  const output = el("canvas", "gw-output-canvas", views);
+  const hoverBox = el("div", "gw-hover-box", views);
+  const hover = el("canvas", "gw-hover-canvas", hoverBox);
+  const hoverCaption = el("div", "gw-caption gw-hover-caption", hoverBox);
   const outputCaption = el("div", "gw-caption gw-output-caption", side);
-  const hover = el("canvas", "gw-hover-canvas", side);
-  const hoverCaption = el("div", "gw-caption gw-hover-caption", side);
   const sliders = new LatentSliders((dim, value, final) => s.pacer.request({ op: "slide", dim, value, final }));
   side.appendChild(sliders.el);
 
@@ -143,6 +146,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   interpolate.textContent = "interpolate A → B";
   const ends = el("span", "gw-caption gw-ends", interpBar);
   const interpCanvas = el("canvas", "gw-interp-canvas", paths);
+  interpCanvas.hidden = true; // until the first interpolation arrives
   const interpCaption = el("div", "gw-caption", paths);
   const travBox = el("div", "gw-traversal", paths);
   const travLabels = el("div", "gw-traversal-labels", travBox);
@@ -163,22 +167,22 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     const map = s.map;
     const thumbs = map?.thumbs;
     if (index === null || !map) {
-      hover.hidden = true;
+      hover.style.visibility = "hidden";
       hoverCaption.textContent = "";
       return;
     }
     const labels = map.labels ? (toTypedArray(map.labels) as Int32Array) : null;
     const names = model.get("class_names") as string[];
     const label = labels ? labels[index] : null;
-    hoverCaption.textContent = `map point ${index}` + (label !== null ? ` · class ${names[label] ?? label}` : "");
+    hoverCaption.textContent = `point ${index}` + (label !== null ? ` · class ${names[label] ?? label}` : "");
     root.dataset.hover = String(index);
-    if (!thumbs) { hover.hidden = true; return; }
+    if (!thumbs) { hover.style.visibility = "hidden"; return; }
     const [, h, w, c] = thumbs.shape;
     const view = thumbs.buffer instanceof DataView ? thumbs.buffer : new DataView(thumbs.buffer);
     const one = new DataView(view.buffer, view.byteOffset + index * h * w * c, h * w * c);
     drawGrid(hover, { buffer: one, dtype: "uint8", shape: [1, h, w, c] }, 1);
     scaleCanvas(hover, Math.max(h, w), 64);
-    hover.hidden = false;
+    hover.style.visibility = "visible";
   };
 
   const syncTraits = () => {
@@ -274,6 +278,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
         && path.outputs.dtype === "uint8") {
         scaleCanvas(interpCanvas, Math.max(path.outputs.shape[1], path.outputs.shape[2]), 48);
       }
+      interpCanvas.hidden = false;
       interpCaption.textContent = `${path.mode} interpolation from A to B (${path.outputs.shape[0]} steps)`;
       root.dataset.interpolation = path.mode;
     }

@@ -124,7 +124,11 @@ export class LatentMapPlot {
     e.preventDefault();
     e.stopPropagation();
     this.dragging = true;
-    this.div.setPointerCapture?.(e.pointerId);
+    try {
+      this.div.setPointerCapture?.(e.pointerId); // keeps the drag when the pointer leaves the map
+    } catch {
+      // a synthetic pointer (scripted drags) has no capture to set
+    }
     this.handlers.probe(p[0], p[1], false);
   }
 
@@ -142,7 +146,7 @@ export class LatentMapPlot {
   private onUp(e: PointerEvent): void {
     if (!this.dragging) return;
     this.dragging = false;
-    this.div.releasePointerCapture?.(e.pointerId);
+    if (this.div.hasPointerCapture?.(e.pointerId)) this.div.releasePointerCapture(e.pointerId);
     const p = this.toData(e);
     if (p) this.handlers.probe(p[0], p[1], true);
   }

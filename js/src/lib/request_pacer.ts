@@ -1,6 +1,7 @@
 // Keeps at most `window` requests in flight to the kernel; newer requests replace a waiting one.
-// Answers carry the sequence number they answer; an answer acknowledges every request up to it
-// (the kernel may have skipped older ones in favour of newer: the newest pointer position wins).
+// Answers carry the sequence number they answer and the highest one the kernel has received; the
+// latter acknowledges every request up to it (the kernel may skip older ones in favour of newer:
+// the newest pointer position wins). A request left waiting is sent anyway after `staleMs`.
 
 export interface PacerStats { sent: number; answered: number; firstSent: number; lastAnswered: number }
 
@@ -8,6 +9,7 @@ export class RequestPacer {
   private seq = 0;
   private inFlight: { seq: number; at: number }[] = [];
   private waiting: Record<string, unknown> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   readonly stats: PacerStats = { sent: 0, answered: 0, firstSent: 0, lastAnswered: 0 };
 
   constructor(private readonly send: (msg: Record<string, unknown>) => void, private readonly window = 2,
@@ -19,6 +21,7 @@ export class RequestPacer {
     this.inFlight = this.inFlight.filter((r) => now - r.at < this.staleMs); // lost answers never stall us
     if (this.inFlight.length >= this.window) {
       this.waiting = msg;
+      this.timer ??= setTimeout(() => this.flushWaiting(), this.staleMs);
       return;
     }
     this.seq += 1;
@@ -28,16 +31,24 @@ export class RequestPacer {
     this.send({ ...msg, seq: this.seq });
   }
 
-  /** An answer to request `seq` arrived (0: not an answer to a paced request). */
-  answered(seq: number): void {
-    if (seq <= 0) return;
-    this.stats.answered += 1;
-    this.stats.lastAnswered = performance.now();
-    this.inFlight = this.inFlight.filter((r) => r.seq > seq);
-    if (this.waiting && this.inFlight.length < this.window) {
-      const next = this.waiting;
-      this.waiting = null;
-      this.request(next);
+  /** An answer to request `seq` arrived (0: not an answer to a paced request); the kernel has received
+   * every request up to `ack`. */
+  answered(seq: number, ack: number = seq): void {
+    if (seq > 0) {
+      this.stats.answered += 1;
+      this.stats.lastAnswered = performance.now();
     }
+    const upTo = Math.max(seq, ack);
+    if (upTo <= 0) return;
+    this.inFlight = this.inFlight.filter((r) => r.seq > upTo);
+    if (this.waiting && this.inFlight.length < this.window) this.flushWaiting();
+  }
+
+  private flushWaiting(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const next = this.waiting;
+    this.waiting = null;
+    if (next) this.request(next);
   }
 }
