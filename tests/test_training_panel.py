@@ -10,15 +10,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 import time
 from typing import Any
 
-import comm
 import numpy as np
 import pytest
 import torch
-from comm.base_comm import BaseComm
 from PIL import Image
 
 import genwidgets as gw
@@ -27,35 +24,6 @@ from genwidgets.widgets.series import ThinnedSeries
 from genwidgets.widgets.throttle import Coalescer
 
 DCGAN_METRICS = ["loss_d", "loss_g", "d_real", "d_fake"]
-
-
-class RecordingComm(BaseComm):
-    """A comm that keeps every message the widget publishes (and can deliver front-end messages)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.published: list[tuple[str, Any, list[bytes]]] = []
-        self._lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None,
-                    **keys: Any) -> None:
-        with self._lock:
-            self.published.append((msg_type, data, [bytes(b) for b in buffers or []]))
-
-    def custom(self) -> list[tuple[Any, list[bytes]]]:
-        """Custom messages sent to the front end: (content, buffers)."""
-        with self._lock:
-            return [(d["content"], b) for t, d, b in self.published
-                    if t == "comm_msg" and d.get("method") == "custom"]
-
-    def from_front_end(self, content: Any) -> None:
-        """Deliver a custom message as the front end would send it."""
-        self.handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
-
-
-@pytest.fixture
-def recording(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(comm, "create_comm", RecordingComm)
 
 
 def make_run(steps: int | None = 8, model: Any = "dcgan", **options: Any) -> gw.Run:

@@ -1,0 +1,295 @@
+"""genwidgets.explore: projections and their inverse, paths, ranking, latest-wins coalescing, maps."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import genwidgets as gw
+from genwidgets import Capabilities, GenerativeModel, ModelConfig
+from genwidgets.errors import CapabilityError, ConfigError
+from genwidgets.explore.coalesce import LatestWins
+from genwidgets.explore.latent_map import build_map, choose_source
+from genwidgets.explore.model_view import ModelView, snapshot
+from genwidgets.explore.paths import interpolate, lerp, slerp, traversal
+from genwidgets.explore.projection import AxisProjection, PCAProjection, nearest_index
+from genwidgets.explore.ranking import rank_dims
+from genwidgets.explore.session import LatentSession
+
+torch.set_num_threads(1)
+
+
+# ---- a decoder-only model (no encode), as a third party might write ------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DecoderOnlyConfig(ModelConfig):
+    latent_dim: int = 3
+
+
+class DecoderOnly(GenerativeModel):
+    """A linear map from a 3-D latent space to 2-D points: decodes, cannot encode."""
+
+    name = "decoder_only"
+    paper = "test double"
+    Config = DecoderOnlyConfig
+    capabilities = Capabilities(can_sample=True, can_decode=True)
+    data_kinds = ("points",)
+
+    def __init__(self, config, *, data_spec, runtime=None):
+        super().__init__(config, data_spec=data_spec, runtime=runtime)
+        self.net = torch.nn.Linear(config.latent_dim, data_spec.shape[0])
+
+    def train_step(self, batch):
+        return {"loss": 0.0}
+
+    def decode(self, z, *, labels=None):
+        return self.net(z.to(self.device))
+
+    def sample(self, n, *, z=None, labels=None):
+        return self.decode(torch.randn(n, self.latent_dim) if z is None else z)
+
+
+class SampleOnly(DecoderOnly):
+    """Samples, but has no decode verb: there is no latent space to explore."""
+
+    name = "sample_only"
+    capabilities = Capabilities(can_sample=True)
+    decode = GenerativeModel.decode
+
+
+def _points_spec():
+    return gw.load_data("ring").spec
+
+
+# ---- projections ----------------------------------------------------------------------------------------
+
+def test_pca_finds_the_plane_of_the_codes_and_lift_inverts_project():
+    rng = np.random.default_rng(0)
+    plane = rng.normal(size=(500, 2)) * [3.0, 1.0]
+    basis = np.linalg.qr(rng.normal(size=(6, 6)))[0][:2]  # an orthonormal 2-D plane in 6-D
+    codes = (plane @ basis + 0.01 * rng.normal(size=(500, 6)) + 5.0).astype(np.float32)
+    pca = PCAProjection(codes)
+    assert sum(pca.explained) > 0.99
+    assert abs(abs(pca.components[0] @ basis[0]) - 1) < 1e-3  # first component = the long axis
+    base = codes[17]
+    z = pca.lift(np.array([1.5, -0.25]), base)
+    np.testing.assert_allclose(pca.project(z[None])[0], [1.5, -0.25], atol=1e-5)
+    # Off the plane, the lifted code keeps the base's components.
+    off = np.eye(6) - pca.components.T @ pca.components
+    np.testing.assert_allclose(off @ (z - base), 0, atol=1e-5)
+    # Zero fill: the centre's off-plane components are zero (it is the mean).
+    np.testing.assert_allclose(pca.centre(), codes.mean(0), atol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 8), st.floats(-5, 5), st.floats(-5, 5), st.integers(0, 10_000))
+def test_lift_then_project_is_the_identity(d, x, y, seed):
+    codes = np.random.default_rng(seed).normal(size=(50, d)).astype(np.float32)
+    for projection in (PCAProjection(codes), AxisProjection(d, (d - 1, 0))):
+        z = projection.lift(np.array([x, y]), codes[seed % 50])
+        np.testing.assert_allclose(projection.project(z[None])[0], [x, y], atol=1e-4)
+
+
+def test_axis_projection_sets_only_its_two_dimensions_and_checks_them():
+    proj = AxisProjection(4, (2, 0))
+    z = proj.lift(np.array([7.0, 8.0]), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert z.tolist() == [8.0, 2.0, 7.0, 4.0]
+    assert proj.axis_titles() == ("z[2]", "z[0]")
+    for bad in ((0, 0), (0, 4), (1,)):
+        with pytest.raises(ConfigError, match="two different latent dimensions"):
+            AxisProjection(4, bad)
+
+
+def test_one_dimensional_latents_map_to_a_line():
+    codes = np.arange(10, dtype=np.float32)[:, None]
+    pca = PCAProjection(codes)
+    points = pca.project(codes)
+    assert np.all(points[:, 1] == 0) and np.ptp(points[:, 0]) == pytest.approx(9)
+    assert pca.lift(np.array([0.0, 3.0]), codes[0]).shape == (1,)
+
+
+def test_projection_rejects_non_finite_codes_with_a_hint():
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        PCAProjection(np.array([[0.0, np.nan], [1.0, 2.0]]))
+
+
+def test_nearest_index():
+    points = np.array([[0, 0], [1, 1], [5, 5]], dtype=np.float32)
+    assert nearest_index(points, np.array([0.9, 1.2])) == 1
+
+
+# ---- paths and ranking ----------------------------------------------------------------------------------
+
+def test_lerp_and_slerp_hit_both_ends_and_slerp_keeps_the_norm_between_equal_norms():
+    a, b = np.array([3.0, 0.0, 0.0]), np.array([0.0, 3.0, 0.0])
+    t = np.linspace(0, 1, 7)
+    for f in (lerp, slerp):
+        path = f(a, b, t)
+        np.testing.assert_allclose(path[0], a, atol=1e-6)
+        np.testing.assert_allclose(path[-1], b, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(slerp(a, b, t), axis=1), 3.0, atol=1e-5)
+    assert np.linalg.norm(lerp(a, b, t)[3]) < 2.2  # the straight line cuts through the shell
+    np.testing.assert_allclose(slerp(a, 2 * a, t)[:, 0], lerp(a, 2 * a, t)[:, 0], atol=1e-6)  # parallel
+    with pytest.raises(ConfigError, match="linear, spherical"):
+        interpolate(a, b, 5, "cubic")
+
+
+def test_traversal_sweeps_one_dimension_per_row():
+    grid = traversal(np.array([1.0, 2.0, 3.0]), [2, 0], np.array([-1.0, 0.0, 1.0]))
+    assert grid.shape == (6, 3)
+    assert grid[:3, 2].tolist() == [-1, 0, 1] and np.all(grid[:3, :2] == [1, 2])
+    assert grid[3:, 0].tolist() == [-1, 0, 1] and np.all(grid[3:, 1:] == [2, 3])
+
+
+def test_rank_by_kl_when_known_else_by_variance():
+    codes = np.random.default_rng(0).normal(size=(100, 3)) * [0.1, 2.0, 1.0]
+    assert rank_dims(codes).order == [1, 2, 0] and rank_dims(codes).measure == "variance"
+    ranked = rank_dims(codes, kl=np.array([5.0, 0.0, 1.0]))
+    assert ranked.order == [0, 2, 1] and ranked.scores == [5.0, 1.0, 0.0] and ranked.measure == "KL (nats)"
+
+
+# ---- coalescing -----------------------------------------------------------------------------------------
+
+def test_latest_wins_replaces_a_waiting_job_and_never_blocks_the_caller():
+    done: list[int] = []
+    gate = threading.Event()
+    worker = LatestWins("test-latest-wins")
+    worker.submit("decode", lambda: (gate.wait(5), done.append(0)))
+    time.sleep(0.05)  # the first job is running and blocked on the gate
+    start = time.monotonic()
+    for i in range(1, 200):
+        worker.submit("decode", lambda i=i: done.append(i))
+    worker.submit("other", lambda: done.append(-1))
+    assert time.monotonic() - start < 0.5, "submit blocked"
+    gate.set()
+    assert worker.wait_idle(5)
+    assert done == [0, 199, -1], done  # only the newest waiting decode ran
+    assert worker.replaced["decode"] == 198
+    worker.close()
+
+
+def test_latest_wins_survives_a_failing_job_and_reports_it():
+    errors: list[str] = []
+    worker = LatestWins("test-errors", on_error=lambda kind, exc: errors.append(f"{kind}: {exc}"))
+    worker.submit("a", lambda: 1 / 0)
+    ran = []
+    worker.submit("b", lambda: ran.append(True))
+    assert worker.wait_idle(5) and ran == [True] and errors == ["a: division by zero"]
+    worker.close()
+
+
+# ---- maps, views and sessions on real models ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def vae_run():
+    run = gw.train("vae", data="mnist", preset="tiny", steps=40, checkpoint_every=None, log_every=20)
+    run.wait()
+    return run
+
+
+def test_a_vae_map_holds_posterior_means_with_kl_and_thumbnails(vae_run):
+    with ModelView(vae_run).calling() as model:
+        latent_map = build_map(model, vae_run.data, n=300, source="auto")
+        x = vae_run.data.examples(300, seed=0).x
+        expected = model.encode(x).numpy()
+    assert latent_map.source == "encode" and latent_map.codes.shape == (300, model.latent_dim)
+    np.testing.assert_allclose(latent_map.codes, expected, atol=1e-5)
+    assert latent_map.kl is not None and np.all(latent_map.kl >= 0)
+    assert latent_map.thumbs.shape == (300, 28, 28, 1) and latent_map.thumbs.dtype == np.uint8
+    assert latent_map.labels.shape == (300,) and "posterior means of 300 examples of mnist" in latent_map.description
+
+
+def test_auto_source_encodes_only_with_a_one_pass_encoder():
+    gan = gw.registry.get_registry().get_model("gan")
+    vae = gw.registry.get_registry().get_model("vae")
+    assert choose_source(vae, "auto", have_data=True) == "encode"
+    assert choose_source(gan, "auto", have_data=True) == "prior"  # inversion is an optimisation per call
+    assert choose_source(gan, "encode", have_data=True) == "encode"  # on request
+    assert choose_source(vae, "auto", have_data=False) == "prior"
+    with pytest.raises(CapabilityError, match="cannot encode"):
+        choose_source(DecoderOnly, "encode", have_data=True)
+    with pytest.raises(ConfigError, match="auto, encode, prior"):
+        choose_source(vae, "umap", have_data=True)
+
+
+def test_a_model_without_encode_gets_a_map_sliders_and_traversals_from_prior_codes():
+    model = DecoderOnly(DecoderOnlyConfig(), data_spec=_points_spec())
+    session = LatentSession(model, n=200)
+    state = session.state
+    assert state.latent_map.source == "prior" and state.latent_map.codes.shape == (200, 3)
+    assert state.latent_map.points.shape == (200, 2) and state.latent_map.thumbs is None
+    assert state.ranking.measure == "variance" and sorted(state.ranking.order) == [0, 1, 2]
+    result = session.traversal(session.z, k=3, steps=5)
+    assert result["outputs"].shape == (15, 2) and result["dims"] == state.ranking.order
+    with torch.no_grad():
+        expected = model.decode(torch.from_numpy(traversal(session.z, result["dims"], result["values"])))
+    np.testing.assert_allclose(result["outputs"], expected.numpy(), atol=1e-5)
+
+
+def test_a_model_without_decode_gets_a_clear_message():
+    model = SampleOnly(DecoderOnlyConfig(), data_spec=_points_spec())
+    with pytest.raises(CapabilityError, match=r"'sample_only' cannot decode.*'can_decode' capability"):
+        LatentSession(model)
+
+
+def test_probe_lifts_the_map_point_and_decodes_it(vae_run):
+    session = LatentSession(vae_run, n=300)
+    z, index = session.lift(0.3, -0.2)
+    np.testing.assert_allclose(session.state.projection.project(z[None])[0], [0.3, -0.2], atol=1e-5)
+    assert index == nearest_index(session.state.points, np.array([0.3, -0.2]))
+    image = session.decode(z[None])
+    with torch.no_grad(), vae_run.model.evaluating():
+        expected = vae_run.model.decode(torch.from_numpy(z[None]))
+    assert image.shape == (1, 28, 28, 1)
+    assert np.abs(image.astype(int) - np.round(expected.numpy().transpose(0, 2, 3, 1) * 255)).max() <= 1
+    session.set_fill("zero")
+    z0, none = session.lift(0.3, -0.2)
+    assert none is None
+    with pytest.raises(ConfigError, match="nearest, zero"):
+        session.set_fill("random")
+
+
+def test_conditional_models_decode_with_the_chosen_class():
+    run = gw.train("cgan", data="mnist", preset="tiny", steps=5, checkpoint_every=None)
+    run.wait()
+    session = LatentSession(run, n=100)
+    assert session.conditional and session.num_classes == 10 and session.state.latent_map.source == "prior"
+    assert session.state.latent_map.labels[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    z = session.z[None]
+    session.set_label(3)
+    three = session.decode(z)
+    session.set_label(7)
+    seven = session.decode(z)
+    with torch.no_grad(), run.model.evaluating():
+        expected = run.model.decode(torch.from_numpy(z), labels=torch.tensor([7]))
+    assert np.abs(seven.astype(int) - np.round(expected.numpy().transpose(0, 2, 3, 1) * 255)).max() <= 1
+    assert not np.array_equal(three, seven)
+    with pytest.raises(ConfigError, match=r"\[0, 10\)"):
+        session.set_label(10)
+
+
+def test_a_snapshot_is_frozen_and_looking_never_changes_training():
+    def trained(look: bool) -> torch.Tensor:
+        run = gw.train("dcgan", data="mnist", preset="tiny", steps=30, checkpoint_every=None, config={"seed": 3})
+        if look:
+            session = LatentSession(run, n=64)
+            for _ in range(5):
+                session.rebuild()
+                session.decode(session.z[None])
+        run.wait()
+        return torch.cat([p.detach().flatten() for p in run.model.parameters()])
+
+    assert torch.equal(trained(False), trained(True))
+    model = gw.build_model("vae", gw.load_data("mnist").spec, preset="tiny")
+    frozen = snapshot(model)
+    assert frozen is not model and not frozen.training and frozen.optimizers == {}
+    assert all(not p.requires_grad for p in frozen.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(frozen.state_dict().values(), model.state_dict().values(), strict=True))
+    assert model.training and model.optimizers  # the original is untouched
