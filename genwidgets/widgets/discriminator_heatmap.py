@@ -120,7 +120,8 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
     latent_seed = t.Int(0, help="Seed of the random directions.").tag(sync=True)
     latent_index = t.Int(0, min=0, help="Which fixed-noise code the latent plane goes through.").tag(sync=True)
     max_rate = t.Float(4.0, min=0.1, help="Most frames per second.").tag(sync=True)
-    frame_ms = t.Float(0.0, help="Milliseconds the last frame took to compute.").tag(sync=True)
+    frame_ms = t.Float(0.0, help="Milliseconds the last frame took to compute (not counting the wait for "
+                       "the current training step to end).").tag(sync=True)
     message = t.Unicode("", help="Why the last frame could not be computed (empty when it was).").tag(sync=True)
 
     def __init__(self, run_or_model: Any, *, data: Any = None, view: str | None = None, max_rate: float = 4.0,
@@ -135,6 +136,7 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         self._pending: dict[str, Any] = {}
         self._latest: dict[str, Any] | None = None
         self._latest_key: Any = None
+        self._compute_s = 0.0
         spec = model.data_spec
         names = list(getattr(self.run.data if self.run else data, "class_names", None) or [])
         num_classes = spec.num_classes or 0
@@ -265,9 +267,12 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         """Compute a frame of the current view now (in the calling thread) and return it, without sending it."""
         settings = self.settings()
         with self._snapshot.view(lambda: self.run.step_count if self.run is not None else 0) as (model, step):
+            t0 = time.perf_counter()
             if self.model.runtime.num_threads and torch.get_num_threads() != self.model.runtime.num_threads:
                 torch.set_num_threads(self.model.runtime.num_threads)  # per OS thread, like the run's loop
-            return compute_frame(model, settings, self._real, step=step)
+            frame = compute_frame(model, settings, self._real, step=step)
+            self._compute_s = time.perf_counter() - t0
+            return frame
 
     def refresh(self) -> dict[str, Any]:
         """Recompute the frame now, send it to the front ends and return it (e.g. after changing a bare model)."""
@@ -287,7 +292,7 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         key = (self.run.step_count if self.run is not None else 0, self.settings())
         frame_ms, message, frame = self.frame_ms, "", None
         if key != self._latest_key:
-            t0 = time.perf_counter()
+            self._compute_s = 0.0
             try:
                 frame = self.compute()
             except GenwidgetsError as exc:
@@ -295,9 +300,8 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
             except Exception as exc:  # noqa: BLE001 - the kernel outlives a failing frame
                 log.exception("genwidgets: the discriminator heatmap could not compute a frame")
                 message = f"could not compute the frame: {type(exc).__name__}: {exc}"
-            elapsed = time.perf_counter() - t0
-            frame_ms = round(1000 * elapsed, 2)
-            self._coalescer.max_rate = min(self.max_rate, COMPUTE_BUDGET / max(elapsed, 1e-4))
+            frame_ms = round(1000 * self._compute_s, 2)  # computing only, not waiting for a step to end
+            self._coalescer.max_rate = min(self.max_rate, COMPUTE_BUDGET / max(self._compute_s, 1e-4))
             if frame is not None:
                 self._latest, self._latest_key = frame, key
         with self.hold_sync():
