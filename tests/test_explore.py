@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
@@ -13,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import genwidgets as gw
-from genwidgets import Capabilities, GenerativeModel, ModelConfig
 from genwidgets.errors import CapabilityError, ConfigError
 from genwidgets.explore.coalesce import LatestWins
 from genwidgets.explore.latent_map import build_map, choose_source
@@ -26,42 +24,7 @@ from genwidgets.explore.session import LatentSession
 torch.set_num_threads(1)
 
 
-# ---- a decoder-only model (no encode), as a third party might write ------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class DecoderOnlyConfig(ModelConfig):
-    latent_dim: int = 3
-
-
-class DecoderOnly(GenerativeModel):
-    """A linear map from a 3-D latent space to 2-D points: decodes, cannot encode."""
-
-    name = "decoder_only"
-    paper = "test double"
-    Config = DecoderOnlyConfig
-    capabilities = Capabilities(can_sample=True, can_decode=True)
-    data_kinds = ("points",)
-
-    def __init__(self, config, *, data_spec, runtime=None):
-        super().__init__(config, data_spec=data_spec, runtime=runtime)
-        self.net = torch.nn.Linear(config.latent_dim, data_spec.shape[0])
-
-    def train_step(self, batch):
-        return {"loss": 0.0}
-
-    def decode(self, z, *, labels=None):
-        return self.net(z.to(self.device))
-
-    def sample(self, n, *, z=None, labels=None):
-        return self.decode(torch.randn(n, self.latent_dim) if z is None else z)
-
-
-class SampleOnly(DecoderOnly):
-    """Samples, but has no decode verb: there is no latent space to explore."""
-
-    name = "sample_only"
-    capabilities = Capabilities(can_sample=True)
-    decode = GenerativeModel.decode
+from latent_models import DecoderOnly, DecoderOnlyConfig, SampleOnly  # noqa: E402
 
 
 def _points_spec():
@@ -291,5 +254,6 @@ def test_a_snapshot_is_frozen_and_looking_never_changes_training():
     frozen = snapshot(model)
     assert frozen is not model and not frozen.training and frozen.optimizers == {}
     assert all(not p.requires_grad for p in frozen.parameters())
-    assert all(torch.equal(a, b) for a, b in zip(frozen.state_dict().values(), model.state_dict().values(), strict=True))
+    pairs = zip(frozen.state_dict().values(), model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
     assert model.training and model.optimizers  # the original is untouched
