@@ -1,0 +1,106 @@
+"""Write notebooks/latent_explorer.ipynb (outputs stripped): explore VAE and beta-VAE latent spaces.
+
+    .venv/bin/python notebooks/make_latent_explorer.py
+
+CI executes the notebook (tests/test_latent_explorer_notebook.py); edit this script, not the .ipynb.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _notebook import write_notebook  # noqa: E402
+
+CELLS = [
+    ("markdown", """\
+# Explore a latent space
+
+`LatentExplorer(run_or_model)` shows what a generative model learned about its data:
+
+* **the map**: the data encoded into latent space (a VAE's posterior means), projected to 2-D by PCA
+  or onto two latent dimensions you choose, coloured by label; hover a point to see its image;
+* **probe**: click or drag anywhere on the map; the point is lifted back to a full latent code and
+  decoded as you move (the components the map does not show come from the nearest data point, or
+  are zero: the `fill` setting);
+* **sliders**, one per latent dimension, ranked by their KL divergence to the prior (the dimensions
+  the model actually uses come first);
+* **interpolation** between two codes (linear or spherical) and **traversals**: each dimension swept
+  over ±3 with the others fixed, the classic beta-VAE figure;
+* a class selector for conditional models, and live re-encoding while a run trains.
+
+This notebook trains small MLP models for a couple of thousand steps so that it runs in about a
+minute on a CPU; train longer (or drop the `config` overrides) for crisper latent spaces."""),
+    ("code", """\
+import genwidgets as gw
+from genwidgets.widgets import LatentExplorer
+
+SMALL = {"latent_dim": 8, "architecture": "mlp", "hidden": (256,)}
+
+vae = gw.train("vae", data="mnist", config=SMALL, steps=1500, log_every=100, sample_every=250,
+               checkpoint_every=None)
+explorer = LatentExplorer(vae, n=2000)  # live: re-encodes as the run reports new samples
+explorer"""),
+    ("markdown", """\
+The explorer above follows the run while it trains. Once it finishes, the map shows the final
+model. Everything the widget does is also available from Python: set `z` to decode a code, choose
+the map's axes with `dims`, or read the ranking of the dimensions."""),
+    ("code", """\
+vae.wait()
+explorer.refresh()
+explorer.wait_idle()
+print("map:", explorer.map_info["description"], "|", explorer.map_info["projection"])
+print("dimensions by", explorer.slider_measure, ":",
+      ", ".join(f"z[{d}] {s:.2f}" for d, s in zip(explorer.slider_dims, explorer.slider_scores)))
+explorer.dims = explorer.slider_dims[:2]  # the two most informative dimensions as the axes
+explorer.z = [0.0] * explorer.latent_dim  # decode the prior's mean
+explorer.wait_idle()
+print("axes now:", explorer.map_info["axis_titles"])"""),
+    ("markdown", """\
+## beta-VAE: pressure towards the prior
+
+A beta-VAE (Higgins et al. 2017) weighs the KL term by beta > 1, which trades reconstruction for a
+posterior closer to the prior: less information per dimension, and with enough training, factors of
+variation that line up with single dimensions. Compare the KL per dimension with the VAE's."""),
+    ("code", """\
+beta_vae = gw.train("beta_vae", data="mnist", config={**SMALL, "beta": 4.0}, steps=1500,
+                    log_every=100, sample_every=500, checkpoint_every=None)
+beta_vae.wait()
+beta_explorer = LatentExplorer(beta_vae, n=2000)
+beta_explorer"""),
+    ("code", """\
+def kl_summary(ex):
+    scores = ex.slider_scores
+    return f"total KL {sum(scores):.1f} nats, top dimension {scores[0]:.2f}, weakest {scores[-1]:.2f}"
+
+print("VAE      :", kl_summary(explorer))
+print("beta-VAE :", kl_summary(beta_explorer))"""),
+    ("markdown", """\
+## dSprites: shapes with known factors
+
+dSprites (Matthey et al. 2017; rendered here procedurally, nothing is downloaded) has five factors:
+shape, scale, rotation and x/y position. The map is coloured by shape; the traversals show which
+dimensions move the sprite, grow it or rotate it."""),
+    ("code", """\
+sprites = {}
+for family in ("vae", "beta_vae"):
+    extra = {"beta": 4.0} if family == "beta_vae" else {}
+    run = gw.train(family, data="dsprites", config={**SMALL, "batch_size": 64, **extra}, steps=800,
+                   log_every=100, sample_every=400, checkpoint_every=None)
+    run.wait()
+    sprites[family] = LatentExplorer(run, n=2000)
+    print(f"{family:9s}:", kl_summary(sprites[family]))
+sprites["vae"]"""),
+    ("code", """\
+sprites["beta_vae"]"""),
+]
+
+
+def build(path: Path) -> Path:
+    """Write the notebook to ``path``."""
+    return write_notebook(CELLS, path)
+
+
+if __name__ == "__main__":
+    print(build(Path(__file__).resolve().parent / "latent_explorer.ipynb"))
