@@ -254,8 +254,11 @@ class LatentExplorer(anywidget.AnyWidget):
         self._send_traversal()
 
     def _worker_threads(self) -> None:
-        # torch's intra-op thread count is per OS thread; decoding one image is fastest on one.
-        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+        # torch's intra-op thread count is per OS thread: the worker follows the runtime's choice
+        # (as the Run's loop thread does), instead of torch's default of every core.
+        threads = self.session.view.model.runtime.num_threads
+        if threads:
+            torch.set_num_threads(int(threads))
 
     def _on_job_error(self, kind: str, exc: BaseException) -> None:
         if isinstance(exc, GenwidgetsError):
