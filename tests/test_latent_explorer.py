@@ -105,6 +105,18 @@ def test_a_slider_moves_one_component_and_decodes(vae_run):
     ex.close()
 
 
+def test_a_click_on_a_point_picks_that_example_exactly(vae_run):
+    ex = LatentExplorer(vae_run, n=300)
+    ex.comm.from_front_end({"op": "pick", "index": 42, "seq": 1})
+    assert ex.wait_idle()
+    (out,) = messages(ex, "output")
+    assert out["picked"] and out["base_index"] == 42
+    np.testing.assert_array_equal(np.array(ex.z, dtype=np.float32), ex.session.state.latent_map.codes[42])
+    ex.comm.from_front_end({"op": "pick", "index": 300, "seq": 2})
+    assert ex.wait_idle() and "map point 300 does not exist" in ex.notice
+    ex.close()
+
+
 def test_setting_z_from_python_decodes_it_and_bad_z_is_refused(vae_run):
     ex = LatentExplorer(vae_run, n=300)
     ex.z = [0.5, -1.0]

@@ -200,16 +200,17 @@ class LatentExplorer(anywidget.AnyWidget):
         codes = self.session.state.latent_map.codes
         if not 0 <= index < len(codes):
             raise GenwidgetsError(f"map point {index} does not exist (the map has {len(codes)})")
-        self._decode_and_send(codes[index].copy(), seq, base_index=index)
+        self._decode_and_send(codes[index].copy(), seq, base_index=index, picked=True)
         self._worker.submit("traverse", self._send_traversal)
 
-    def _decode_and_send(self, z: np.ndarray, seq: int, *, base_index: int | None = None) -> None:
+    def _decode_and_send(self, z: np.ndarray, seq: int, *, base_index: int | None = None,
+                         picked: bool = False) -> None:
         output = self.session.decode(z[None])
         self.session.z = z
         content, buffers = pack({"op": "output", "seq": seq, "ack": self._received_seq,
                                  "output": output, "z": z.astype(np.float32),
                                  "point": self.session.state.projection.project(z[None])[0],
-                                 "base_index": base_index})
+                                 "base_index": base_index, "picked": picked})
         self.send(content, buffers)
         self.decoded += 1
         self._z_sync.poke()

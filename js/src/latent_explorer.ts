@@ -17,7 +17,10 @@ import { drawGrid } from "./lib/sample_view";
 import { unpack } from "./lib/wire";
 
 interface MapMsg { points: WireArray; labels: WireArray | null; thumbs: WireArray | null; data_points: WireArray | null }
-interface OutputMsg { seq: number; ack: number; output: WireArray; z: WireArray; point: WireArray; base_index: number | null }
+interface OutputMsg {
+  seq: number; ack: number; output: WireArray; z: WireArray; point: WireArray; base_index: number | null;
+  picked?: boolean;
+}
 interface TraversalMsg { outputs: WireArray; dims: number[]; scores: number[]; measure: string; values: WireArray }
 interface PathMsg { outputs: WireArray; mode: string }
 
@@ -160,6 +163,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
       s.pacer.request({ op: "probe", x, y, final });
     },
     hover: (index) => showHover(index),
+    pick: (index) => s.pacer.request({ op: "pick", index }),
   });
   (root as any).gwStats = s.pacer.stats;
 
@@ -247,7 +251,8 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
       const p = toTypedArray(o.point) as Float32Array;
       plot.setProbe([p[0], p[1]]);
       outputCaption.textContent = o.base_index === null ? "decoded current z"
-        : `decoded current z (other components from map point ${o.base_index})`;
+        : o.picked ? `decoded code of map point ${o.base_index}`
+          : `decoded current z (other components from map point ${o.base_index})`;
       root.dataset.outputs = String(s.pacer.stats.answered);
       root.dataset.outputSeq = String(o.seq);
     }

@@ -26,9 +26,13 @@ import genwidgets as gw
 from genwidgets.widgets import LatentExplorer
 vae = gw.train("vae", data="mnist", preset="tiny", steps=300, checkpoint_every=None, log_every=50)
 vae.wait()"""
-SHOW = """\
-ex = LatentExplorer(vae, n=2000)
-ex"""
+#: What the explorer shows, by test: JupyterLab maps 10,000 prior codes (the issue's "smooth with
+#: 10,000 points"; embedded MNIST has 5,000 digits), Notebook 7 maps every MNIST digit, encoded.
+SHOW = {
+    "prior": 'ex = LatentExplorer(vae, n=10_000, source="prior")\nex',
+    "encode": "ex = LatentExplorer(vae, n=5_000)\nex",
+}
+MAP_POINTS = {"prior": "10000", "encode": "5000"}
 
 EXPLORER = ".gw-latent-explorer"
 #: JS: a digest of a canvas's pixels, to tell whether its image changed.
@@ -39,11 +43,11 @@ CANVAS_DIGEST = """(canvas) => {
 DRAG_MOVES = 100
 
 
-def write_notebook(root: Path) -> str:
-    """Write the notebook the explorer tests open; return its name."""
+def write_notebook(root: Path, source: str) -> str:
+    """Write the notebook the explorer tests open (map ``source``: "prior" or "encode"); return its name."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (SETUP, SHOW)]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (SETUP, SHOW[source])]
     nbformat.write(nb, root / NOTEBOOK)
     return NOTEBOOK
 
@@ -52,11 +56,11 @@ def kernel_z(connection_file: Path) -> list[float]:
     return [float(v) for v in kernel_eval(connection_file, "[round(v, 5) for v in ex.z]").strip("[]").split(",")]
 
 
-def check_explorer(page: Page, connection_file: Path, snapshot: object) -> dict[str, float]:
+def check_explorer(page: Page, connection_file: Path, snapshot: object, source: str) -> dict[str, float]:
     """Every check of the issue that needs a browser; returns the drag's measured figures."""
     root = page.locator(EXPLORER)
     expect(root).to_have_attribute("data-rendered", "true")
-    expect(root).to_have_attribute("data-map-points", "2000")
+    expect(root).to_have_attribute("data-map-points", MAP_POINTS[source])
     expect(root).to_have_attribute("data-traversal-rows", "2")  # the tiny VAE has a 2-D latent space
     _check_map_pixels(root)
     output = root.locator("canvas.gw-output-canvas")
@@ -69,6 +73,7 @@ def check_explorer(page: Page, connection_file: Path, snapshot: object) -> dict[
     assert root.locator("canvas.gw-traversal-canvas").screenshot(animations="disabled") == png(name="traversal")
 
     figures = _check_drag(page, root, connection_file)
+    _check_pick(page, root, connection_file)
     _check_slider(page, root, connection_file)
     _check_interpolation(page, root)
     return figures
@@ -142,6 +147,29 @@ SCRIPTED_DRAG = """async (map, {x0, y0, dx, dy, n, interval}) => {
   return {moves: n, answered: stats.answered - answered0, sent: stats.sent,
           drag_seconds: (released - start) / 1000, seconds: (stats.lastAnswered - start) / 1000};
 }"""
+
+
+#: JS: client coordinates of map point ``i`` (from the plot's own axes).
+POINT_XY = """(map, i) => {
+  const gd = map, xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+  let x = null, y = null, k = 0;
+  for (const t of gd.data) { if (i < k + t.x.length) { x = t.x[i - k]; y = t.y[i - k]; break; } k += t.x.length; }
+  return [r.left + xa._offset + (x - xa.range[0]) / (xa.range[1] - xa.range[0]) * xa._length,
+          r.top + ya._offset + (ya.range[1] - y) / (ya.range[1] - ya.range[0]) * ya._length];
+}"""
+
+
+def _check_pick(page: Page, root: object, connection_file: Path) -> None:
+    """A click on a point (no drag) decodes exactly that example's code."""
+    x, y = root.locator(".gw-map").evaluate(POINT_XY, 0)
+    page.mouse.click(x, y)
+    expect(root.locator(".gw-output-caption")).to_contain_text("decoded code of map point")
+    index = int((root.locator(".gw-output-caption").text_content() or "").rsplit(" ", 1)[-1])
+    expected = kernel_eval(connection_file, f"[round(float(v), 5) for v in ex.session.state.latent_map.codes[{index}]]")
+    deadline = time.monotonic() + 10
+    while kernel_eval(connection_file, "[round(v, 5) for v in ex.z]") != expected:
+        assert time.monotonic() < deadline, f"the kernel's z is not the code of map point {index}"
+        time.sleep(0.2)
 
 
 def _check_slider(page: Page, root: object, connection_file: Path) -> None:

@@ -13,10 +13,10 @@ pytestmark = pytest.mark.browser
 
 def test_notebook7_latent_explorer(server_factory, page: Page, snapshot) -> None:
     server = server_factory("notebook")
-    name = write_notebook(server.root)
+    name = write_notebook(server.root, "encode")
     page.goto(f"{server.url}/notebooks/{name}?token={server.token}")
     page.wait_for_function(KERNEL_READY)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    figures = check_explorer(page, server.kernel_connection_file(), snapshot)
+    figures = check_explorer(page, server.kernel_connection_file(), snapshot, "encode")
     print(f"notebook 7 drag: {figures}")
     assert_no_console_errors(page)

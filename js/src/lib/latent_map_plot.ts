@@ -17,6 +17,8 @@ export interface MapHandlers {
   probe(x: number, y: number, final: boolean): void;
   /** The map point under the pointer (or null). */
   hover(index: number | null): void;
+  /** A click (press and release without moving) on map point `index`: take that example's code exactly. */
+  pick(index: number): void;
 }
 
 interface Axis { range: [number, number]; _offset: number; _length: number }
@@ -25,6 +27,7 @@ export class LatentMapPlot {
   private xs = new Float32Array(0);
   private ys = new Float32Array(0);
   private dragging = false;
+  private pressedAt: [number, number] | null = null;
   private hoverFrame = 0;
   private readonly marker: HTMLDivElement;
   private readonly cleanups: (() => void)[] = [];
@@ -124,6 +127,7 @@ export class LatentMapPlot {
     e.preventDefault();
     e.stopPropagation();
     this.dragging = true;
+    this.pressedAt = [e.clientX, e.clientY];
     try {
       this.div.setPointerCapture?.(e.pointerId); // keeps the drag when the pointer leaves the map
     } catch {
@@ -147,6 +151,14 @@ export class LatentMapPlot {
     if (!this.dragging) return;
     this.dragging = false;
     if (this.div.hasPointerCapture?.(e.pointerId)) this.div.releasePointerCapture(e.pointerId);
+    const pressed = this.pressedAt;
+    this.pressedAt = null;
+    const still = pressed && Math.hypot(e.clientX - pressed[0], e.clientY - pressed[1]) < 3;
+    const index = still ? this.nearestPixel(e.clientX, e.clientY) : null;
+    if (index !== null) {
+      this.handlers.pick(index); // a click on a point selects that example, not the point's neighbourhood
+      return;
+    }
     const p = this.toData(e);
     if (p) this.handlers.probe(p[0], p[1], true);
   }
