@@ -12,6 +12,7 @@ import torch
 
 import genwidgets
 import genwidgets.testing
+from genwidgets.errors import CapabilityError
 from genwidgets.testing import CHECKS, contract_cases, contract_data, contract_runtime
 
 CASES = contract_cases()
@@ -80,6 +81,25 @@ def test_check_editable_catches_an_edit_that_does_not_reach_the_optimizer():
 
     with pytest.raises(AssertionError, match="stale_lr: optimizer 'g' lr is not lr_g"):
         _check("editable", _broken("stale_lr", apply_config=apply_config))
+
+
+def test_check_explorer_catches_decoded_images_of_the_wrong_size():
+    def decode(self, z, *, labels=None):
+        return _gan().decode(self, z, labels=labels)[..., :-1, :]  # one row short
+
+    with pytest.raises(AssertionError, match=r"cropped: decoded images for the explorer have shape \(6, 7, 8, 1\)"):
+        _check("explorer", _broken("cropped", decode=decode), kind="images")
+
+
+def test_check_explorer_catches_a_model_that_cannot_be_snapshotted():
+    import threading
+
+    def __init__(self, config, *, data_spec, runtime=None):
+        _gan().__init__(self, config, data_spec=data_spec, runtime=runtime)
+        self.lock = threading.Lock()  # a lock cannot be deep-copied
+
+    with pytest.raises(CapabilityError, match=r"model 'locked' cannot be copied .*lock.*Keep objects"):
+        _check("explorer", _broken("locked", __init__=__init__))
 
 
 def test_check_capabilities_catches_the_wrong_error_type():

@@ -27,7 +27,13 @@ def snapshot(model: GenerativeModel) -> GenerativeModel:
     model's runtime (device and precision).
     """
     memo: dict[int, Any] = {id(model.optimizers): {}, id(model.runtime): model.runtime}
-    copied = copy.deepcopy(model, memo)
+    try:
+        copied = copy.deepcopy(model, memo)
+    except (TypeError, copy.Error) as exc:
+        raise CapabilityError(
+            f"model {model.name!r} cannot be copied ({exc}); widgets look at a frozen copy of a model that "
+            "is training. Keep objects that cannot be deep-copied (locks, open files, sockets) off the model, "
+            "or give the model a __deepcopy__") from exc
     copied.requires_grad_(False)
     for p in copied.parameters():
         p.grad = None

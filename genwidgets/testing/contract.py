@@ -425,6 +425,45 @@ def check_editable(model_cls: type[GenerativeModel], data: GenData, *, runtime: 
         run.set_hparams(**{field: lr})
 
 
+def check_explorer(model_cls: type[GenerativeModel], data: GenData, *, runtime: Runtime | None = None,
+                   tmp_path: Path | None = None) -> None:
+    """The latent explorer works on the family as its capabilities say.
+
+    A family that decodes gets a map (encoded data or prior codes), lifts map points to codes,
+    decodes them to outputs shaped like its data, and can be snapshotted (deep-copied without
+    optimizers, as the explorer does to look at a model that is training). A family that cannot
+    decode is refused with a :class:`CapabilityError`.
+    """
+    from ..explore.model_view import snapshot
+    from ..explore.session import LatentSession
+
+    name = _name(model_cls)
+    model = build(model_cls, data.spec, runtime=runtime)
+    if not model_cls.capabilities.can_decode:
+        try:
+            LatentSession(model, data, n=8)
+        except CapabilityError:
+            return
+        raise AssertionError(f"{name}: the latent explorer opened on a model without 'can_decode'")
+    frozen = snapshot(model)
+    assert type(frozen) is model_cls and not frozen.training, f"{name}: a snapshot must be an eval-mode copy"
+    session = LatentSession(model, data, n=16)
+    state = session.state
+    assert state.latent_map.codes.shape == (16, model.latent_dim), (
+        f"{name}: the explorer's map holds codes of shape {state.latent_map.codes.shape}, "
+        f"expected (16, latent_dim={model.latent_dim})")
+    z, _ = session.lift(0.1, -0.1)
+    out = session.traversal(z, k=2, steps=3)["outputs"]
+    rows = min(2, model.latent_dim) * 3
+    if data.spec.kind == "images":
+        c, h, w = data.spec.shape
+        assert out.shape == (rows, h, w, c) and out.dtype.name == "uint8", (
+            f"{name}: decoded images for the explorer have shape {out.shape}, expected {(rows, h, w, c)}")
+    else:
+        assert out.shape == (rows, data.spec.numel), f"{name}: decoded points have shape {out.shape}"
+    assert math.isfinite(float(out.astype("float64").sum())), f"{name}: decode gave non-finite outputs"
+
+
 #: Every check, by name (what a parametrised test or a pytest plugin iterates over).
 CHECKS: dict[str, Check] = {
     "class": check_class,
@@ -434,6 +473,7 @@ CHECKS: dict[str, Check] = {
     "determinism": check_determinism,
     "checkpoint": check_checkpoint,
     "editable": check_editable,
+    "explorer": check_explorer,
 }
 
 
