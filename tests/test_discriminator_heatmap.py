@@ -86,6 +86,8 @@ def test_views_follow_capabilities_and_data_and_bad_choices_are_explained() -> N
         gan.extent = [1.0, -1.0, 0.0, 1.0]
     with pytest.raises(traitlets.TraitError, match="sort must be"):
         gan.sort = "random"
+    with pytest.raises(traitlets.TraitError, match=r"one of the model's 512 fixed-noise codes"):
+        gan.latent_index = 512
 
 
 # ---- frames ---------------------------------------------------------------------------------

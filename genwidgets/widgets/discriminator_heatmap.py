@@ -118,7 +118,8 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
                          "'axes' plane.").tag(sync=True)
     latent_span = t.Float(3.0, help="Half-width of the latent slice, in prior standard deviations.").tag(sync=True)
     latent_seed = t.Int(0, help="Seed of the random directions.").tag(sync=True)
-    latent_index = t.Int(0, min=0, help="Which fixed-noise code the latent plane goes through.").tag(sync=True)
+    latent_index = t.Int(0, help="Which of the model's fixed-noise codes the latent plane goes "
+                         "through.").tag(sync=True)
     max_rate = t.Float(4.0, min=0.1, help="Most frames per second.").tag(sync=True)
     frame_ms = t.Float(0.0, help="Milliseconds the last frame took to compute (not counting the wait for "
                        "the current training step to end).").tag(sync=True)
@@ -137,6 +138,7 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         self._latest: dict[str, Any] | None = None
         self._latest_key: Any = None
         self._compute_s = 0.0
+        self._num_codes = len(model.fixed_noise()[0])
         spec = model.data_spec
         names = list(getattr(self.run.data if self.run else data, "class_names", None) or [])
         num_classes = spec.num_classes or 0
@@ -247,6 +249,14 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         if not 0 < float(proposal["value"]) <= 100:
             raise t.TraitError(f"latent_span must be in (0, 100] prior standard deviations, got {proposal['value']}")
         return float(proposal["value"])
+
+    @t.validate("latent_index")
+    def _valid_latent_index(self, proposal: dict[str, Any]) -> int:
+        k = int(proposal["value"])
+        if not 0 <= k < self._num_codes:
+            raise t.TraitError(f"latent_index must pick one of the model's {self._num_codes} fixed-noise codes: "
+                               f"an integer in [0, {self._num_codes}), got {k}")
+        return k
 
     def settings(self) -> FrameSettings:
         """The traits that decide a frame, frozen."""

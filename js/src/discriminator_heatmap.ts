@@ -99,6 +99,10 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   const dimA = el("input", "gw-dim-a", dimsLabel);
   const dimB = el("input", "gw-dim-b", dimsLabel);
   for (const d of [dimA, dimB]) Object.assign(d, { type: "number", min: "0", step: "1" });
+  const codeLabel = el("label", "gw-latent-index", toolbar);
+  codeLabel.append("through fixed code #");
+  const codeIndex = el("input", "gw-latent-index-input", codeLabel);
+  Object.assign(codeIndex, { type: "number", min: "0", step: "1" });
   const reseed = el("button", "gw-btn gw-reseed", toolbar);
   reseed.textContent = "new directions";
 
@@ -153,6 +157,8 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     dimA.max = dimB.max = String(Math.max(0, (model.get("latent_dim") ?? 2) - 1));
     dimsLabel.hidden = view !== "latent" || model.get("latent_mode") !== "axes";
     reseed.hidden = view !== "latent" || model.get("latent_mode") !== "random";
+    codeLabel.hidden = view !== "latent";
+    codeIndex.value = String(model.get("latent_index") ?? 0);
     const ms = Number(model.get("frame_ms") ?? 0);
     const step = Number(model.get("step") ?? -1);
     const state = String(model.get("state") ?? "");
@@ -196,7 +202,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
 
   for (const name of ["view", "views", "title", "state", "step", "frame_ms", "message", "class_names", "label",
     "conditional", "resolution", "show_points", "show_arrows", "sort", "show_patches", "latent_mode",
-    "latent_dims", "latent_dim"]) {
+    "latent_dims", "latent_dim", "latent_index"]) {
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
   for (const name of ["show_points", "show_arrows", "sort", "show_patches", "view"]) {
@@ -217,6 +223,10 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   };
   dimA.addEventListener("change", setDims);
   dimB.addEventListener("change", setDims);
+  codeIndex.addEventListener("change", () => {
+    const k = Number(codeIndex.value);
+    if (Number.isInteger(k) && k >= 0) setTrait(model, "latent_index", k);
+  });
   reseed.addEventListener("click", () => setTrait(model, "latent_seed", Number(model.get("latent_seed") ?? 0) + 1));
 
   data.listeners.add(drawFrame);

@@ -114,7 +114,7 @@ export class HeatmapPlot {
       await Plotly.react(this.div, traces, layout(frame, a, b), CONFIG);
       this.bindHover();
     });
-    this.thumb.hidden = !frame.thumbs;
+    this.thumb.hidden = !frame.thumbs || !this.thumb.dataset.cell; // shown once a hover has drawn one
   }
 
   private bindHover(): void {
@@ -134,6 +134,7 @@ export class HeatmapPlot {
       const one = all.slice(k * size, (k + 1) * size);
       drawGrid(this.thumb, { buffer: one.buffer, dtype: "uint8", shape: [1, h, w, c] }, 1);
       this.thumb.dataset.cell = `${i},${j}`;
+      this.thumb.hidden = false;
     });
   }
 
