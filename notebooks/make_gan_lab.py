@@ -7,9 +7,11 @@ CI executes the notebook (tests/test_gan_lab_notebook.py); edit this script, not
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _notebook import write_notebook  # noqa: E402
 
 CELLS = [
     ("markdown", """\
@@ -65,16 +67,7 @@ critic"""),
 
 def build(path: Path) -> Path:
     """Write the notebook to ``path``."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    make = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
-    nb.cells = [make[kind](source) for kind, source in CELLS]
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"cell-{i}"  # stable ids, so rebuilding gives the same file
-    nbformat.validate(nb)
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(CELLS, path)
 
 
 if __name__ == "__main__":
