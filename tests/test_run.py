@@ -217,3 +217,26 @@ def test_dataclass_config_roundtrips_through_checkpoint(tmp_path):
     model = genwidgets.load_model(run.save())
     assert dataclasses.asdict(model.config) == dataclasses.asdict(run.model.config)
     assert model.latent_dim == 3 and model.sample(5).shape == (5, 2)
+
+
+def test_between_steps_lets_a_waiting_widget_in_at_the_next_step_boundary(ring):
+    """A widget waiting in between_steps() gets in at the next step boundary, not after the loop
+    wins the lock race again and again (an unfair lock made widgets wait up to 1.8 s)."""
+    run = genwidgets.train("gan", data=ring, preset="tiny", steps=None, checkpoint_every=None, log_every=100)
+    try:
+        while run.step_count < 20:
+            time.sleep(0.01)
+        waits, steps = [], []
+        for _ in range(40):
+            t0 = time.perf_counter()
+            with run.between_steps():
+                waits.append(time.perf_counter() - t0)
+                before = run.step_count
+            time.sleep(0.005)
+            steps.append(run.step_count - before)
+        step_time = 1 / max(run.steps_per_sec or 1.0, 1.0)
+    finally:
+        run.stop()
+    waits.sort()
+    assert waits[-3] < max(0.1, 20 * step_time), f"waits in between_steps (s): {waits[-5:]}"
+    assert sum(steps) > 0, "training did not go on between the widget's visits"
