@@ -15,6 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from ..runtime.shutdown import close_at_exit
+
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +43,7 @@ class LatestWins:
         self.replaced: dict[str, int] = {}
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+        close_at_exit(self, lambda worker: worker.close(timeout=2.0))
 
     def submit(self, kind: str, job: Callable[[], None]) -> None:
         """Queue ``job`` under ``kind``, replacing a pending job of that kind; returns at once."""

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .shutdown import close_at_exit
+
 log = logging.getLogger(__name__)
 
 EventKind = Literal["state", "metrics", "samples", "checkpoint", "error", "hparams"]
@@ -71,6 +73,7 @@ class Subscription:
         name = getattr(callback, "__qualname__", type(callback).__name__)
         self._thread = threading.Thread(target=self._deliver, name=f"genwidgets-events-{name}", daemon=True)
         self._thread.start()
+        close_at_exit(self, lambda sub: sub.close(join=2.0))
 
     def offer(self, event: Event) -> None:
         """Queue ``event`` without blocking (dropping the oldest if the queue is full)."""
@@ -103,11 +106,13 @@ class Subscription:
         """Wait until every queued event has been delivered; False on timeout."""
         return self._idle.wait(timeout)
 
-    def close(self) -> None:
-        """Stop delivering; events already queued are still delivered."""
+    def close(self, *, join: float | None = None) -> None:
+        """Stop delivering; events already queued are still delivered (within ``join`` seconds, if given)."""
         with self._cond:
             self._closed = True
             self._cond.notify()
+        if join is not None and self._thread is not threading.current_thread():
+            self._thread.join(join)
 
     @property
     def closed(self) -> bool:

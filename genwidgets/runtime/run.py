@@ -35,6 +35,7 @@ from .events import Event, EventBus, Subscription
 from .history import MetricHistory
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
+from .shutdown import RUNS, close_at_exit
 
 RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
 
@@ -164,6 +165,7 @@ class Run:
                 raise RunError(f"the run already reached its {self.steps} steps; raise run.steps to train more")
             self._pause_requested = self._stop_requested = False
             self._thread = threading.Thread(target=self._loop, name="genwidgets-run", daemon=True)
+            close_at_exit(self, lambda run: run.stop(wait=True, timeout=10.0), stage=RUNS)
             self._set_state("running")
             self._thread.start()
         return self

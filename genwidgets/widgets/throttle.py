@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..runtime.shutdown import close_at_exit
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,7 @@ class Coalescer:
         self.flushes = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+        close_at_exit(self, lambda coalescer: coalescer.close(timeout=2.0))
 
     @property
     def max_rate(self) -> float:
