@@ -7,6 +7,7 @@ Quick start::
     run = gw.train("dcgan", data="mnist", steps=2000, out="runs/dcgan")
     run.wait()
     gw.load_model("runs/dcgan").sample(16)
+    gw.studio("vae", data="mnist")       # in a notebook: panel, latent explorer (and heatmap for GANs)
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ from .runtime.run import Run
 from .runtime.runtime import Runtime, available_devices, select_device
 
 
+def studio(*args: object, **kwargs: object) -> object:
+    """Train a model (or watch a Run) with every widget that fits it, as tabs.
+
+    See :func:`genwidgets.widgets.studio.studio` for the arguments.
+    """
+    from .widgets.studio import studio as _studio
+
+    return _studio(*args, **kwargs)
+
+
 def list_plugins() -> list[dict]:
     """Every plugin found: name, distribution, version, what it registered, load error if any."""
     return [p.to_dict() for p in get_registry().list_plugins()]
@@ -60,5 +71,5 @@ __all__ = [
     "DeviceError", "Event", "GenData", "GenerativeModel", "GenwidgetsError", "ModelConfig", "NonFiniteLossError",
     "PluginError", "Registry", "Run", "RunError", "Runtime", "TensorData", "__version__", "available_devices",
     "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
-    "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "train",
+    "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "studio", "train",
 ]
