@@ -15,7 +15,7 @@ import genwidgets as gw
 from genwidgets.errors import CapabilityError, ConfigError
 from genwidgets.explore.coalesce import LatestWins
 from genwidgets.explore.latent_map import build_map, choose_source
-from genwidgets.explore.model_view import ModelView, snapshot
+from genwidgets.explore.model_view import ModelView, frozen_copy
 from genwidgets.explore.paths import interpolate, lerp, slerp, traversal
 from genwidgets.explore.projection import AxisProjection, PCAProjection, nearest_index
 from genwidgets.explore.ranking import rank_dims
@@ -251,7 +251,7 @@ def test_a_snapshot_is_frozen_and_looking_never_changes_training():
 
     assert torch.equal(trained(False), trained(True))
     model = gw.build_model("vae", gw.load_data("mnist").spec, preset="tiny")
-    frozen = snapshot(model)
+    frozen = frozen_copy(model)
     assert frozen is not model and not frozen.training and frozen.optimizers == {}
     assert all(not p.requires_grad for p in frozen.parameters())
     pairs = zip(frozen.state_dict().values(), model.state_dict().values(), strict=True)

@@ -20,7 +20,7 @@ from ..errors import CapabilityError
 from ..model import GenerativeModel
 
 
-def snapshot(model: GenerativeModel) -> GenerativeModel:
+def frozen_copy(model: GenerativeModel) -> GenerativeModel:
     """A frozen deep copy of ``model`` for looking at.
 
     Same weights and buffers, eval mode, no optimizers, no parameter gradients; it shares the
@@ -84,7 +84,7 @@ class ModelView:
             return None
         between_steps = getattr(self.run, "between_steps", None)
         with between_steps() if between_steps else contextlib.nullcontext():
-            frozen, step = snapshot(self.run.model), int(self.run.step_count)
+            frozen, step = frozen_copy(self.run.model), int(self.run.step_count)
         with self._lock:
             self._model, self.step = frozen, step
         return step

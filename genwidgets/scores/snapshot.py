@@ -14,10 +14,11 @@ slower for the training loop).
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from ..explore.model_view import frozen_copy
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,7 @@ class ModelSnapshot:
         if copy_model:
             try:
                 with lock():
-                    # The optimizers (and their state) are not needed to look: do not copy them.
-                    memo = {id(model.optimizers): {}} if hasattr(model, "optimizers") else {}
-                    self.shadow = copy.deepcopy(model, memo)
-                self.shadow.eval()
-                self.shadow.requires_grad_(False)
+                    self.shadow = frozen_copy(model)  # eval mode, no optimizers, no gradients
             except Exception:  # noqa: BLE001 - a model that cannot be copied is looked at in place
                 log.info("genwidgets: %s cannot be copied; frames are computed under the step lock",
                          type(model).__name__, exc_info=True)

@@ -434,7 +434,7 @@ def check_explorer(model_cls: type[GenerativeModel], data: GenData, *, runtime: 
     optimizers, as the explorer does to look at a model that is training). A family that cannot
     decode is refused with a :class:`CapabilityError`.
     """
-    from ..explore.model_view import snapshot
+    from ..explore.model_view import frozen_copy
     from ..explore.session import LatentSession
 
     name = _name(model_cls)
@@ -445,7 +445,7 @@ def check_explorer(model_cls: type[GenerativeModel], data: GenData, *, runtime: 
         except CapabilityError:
             return
         raise AssertionError(f"{name}: the latent explorer opened on a model without 'can_decode'")
-    frozen = snapshot(model)
+    frozen = frozen_copy(model)
     assert type(frozen) is model_cls and not frozen.training, f"{name}: a snapshot must be an eval-mode copy"
     session = LatentSession(model, data, n=16)
     state = session.state
