@@ -19,9 +19,13 @@ The built-in families and data sets register through this same group.
 
 Hooks are grouped by phase. Registration hooks hand the plugin a ``register`` callback owned by
 genwidgets, which validates what it is given on the spot and records which plugin gave it;
-an invalid registration is reported under the plugin's name and skipped. Hooks for metrics
-and widget panels (``register_metrics``, ``register_panels``) join this file when the
-features that call them land.
+an invalid registration is reported under the plugin's name and skipped. A hook
+implementation whose name matches no hook here (``register_model`` for ``register_models``)
+is reported as an error under the plugin's name, with the closest hook name, rather than
+silently never being called.
+
+``docs/plugins.md`` includes this file's hook reference, generated from these docstrings by
+``scripts/make_plugin_docs.py`` (a test fails when the committed page is out of date).
 """
 
 from __future__ import annotations
@@ -68,6 +72,46 @@ def register_datasets(register: Callable[..., None]) -> None:
       when the data set is used, so registering is cheap;
     * ``kind`` is ``"images"`` or ``"points"``, ``shape`` the shape of one example,
       ``size`` the number of examples, ``num_classes`` the label count (None if unlabelled).
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[..., None]) -> None:
+    """Register evaluation metrics that :func:`genwidgets.metrics.evaluate` runs beside its own.
+
+    Call ``register(name, compute, *, description, applies=None, default_n=1000)``:
+
+    * ``name`` is a lowercase identifier (letters, digits, ``_``) not taken by a built-in
+      metric group (``modes``, ``images``, ``likelihood``, ``disentanglement``) or another plugin;
+    * ``compute(model, data, *, n, seed)`` returns a dict of JSON-ready results (numbers,
+      strings, lists, nested dicts) for a :class:`genwidgets.GenerativeModel` and a
+      :class:`genwidgets.data.GenData`, from ``n`` examples and reproducibly from ``seed``;
+    * ``applies(model, data)`` returns None when the metric applies, else a one-line reason
+      (default: always applies); decide from capabilities and data properties, never names;
+    * ``default_n`` is the example count used when ``evaluate(n=None)``.
+
+    ``evaluate`` lists the result under ``metrics[name]`` and the plugin under
+    ``providers[name]``. A ``compute`` or ``applies`` that raises is reported under
+    ``failed[name]`` naming the plugin; the other metrics still run.
+    """
+
+
+@hookspec
+def register_panels(register: Callable[..., None]) -> None:
+    """Register widget panels that the studio shows beside its own for the models they fit.
+
+    Call ``register(name, factory, *, title, applies_to=None)``:
+
+    * ``name`` is a lowercase identifier unique across plugins;
+    * ``factory(run)`` builds the widget (any ipywidgets ``DOMWidget``, anywidget included)
+      for a :class:`genwidgets.Run`; it is called only when a studio opens for that run;
+    * ``title`` is the tab's label (shown as text, never as HTML);
+    * ``applies_to(model_cls)`` says whether the panel fits a model class (decide from
+      ``model_cls.capabilities``, not its name); None means every model.
+
+    ``genwidgets.get_registry().panels_for(model_cls)`` lists the matching
+    :class:`genwidgets.registry.PanelEntry` objects. A factory that raises is shown in its
+    tab as an error naming the plugin; the other widgets keep working.
     """
 
 

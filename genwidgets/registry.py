@@ -18,6 +18,7 @@ import dataclasses
 import difflib
 import importlib.metadata
 import os
+import re
 import sys
 import threading
 import traceback
@@ -32,6 +33,9 @@ from .errors import PluginError
 
 ENTRY_POINT_GROUP = "genwidgets.plugins"
 LOAD_ENV = "GENWIDGETS_LOAD_PLUGINS"
+#: Metric group names ``evaluate`` computes itself; a plugin metric cannot take them.
+BUILTIN_METRIC_GROUPS = ("modes", "images", "likelihood", "disentanglement")
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 TRACE_ENV = "GENWIDGETS_TRACE_PLUGINS"
 
 
@@ -44,7 +48,7 @@ class PluginRecord:
         distribution: The installed distribution that declared it, if any.
         version: That distribution's version.
         module: The object pluggy registered (usually a module), None if it failed to import.
-        models / datasets: Names this plugin registered successfully.
+        models / datasets / metrics / panels: Names this plugin registered successfully.
         hooks: Names of the hooks the plugin implements.
         errors: One line per failure (import error, exception in a hook, rejected registration).
     """
@@ -55,6 +59,8 @@ class PluginRecord:
     module: Any = None
     models: list[str] = dataclasses.field(default_factory=list)
     datasets: list[str] = dataclasses.field(default_factory=list)
+    metrics: list[str] = dataclasses.field(default_factory=list)
+    panels: list[str] = dataclasses.field(default_factory=list)
     hooks: list[str] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
 
@@ -66,7 +72,8 @@ class PluginRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (``genwidgets plugins --json``)."""
         return {"name": self.name, "distribution": self.distribution, "version": self.version,
-                "models": list(self.models), "datasets": list(self.datasets), "hooks": list(self.hooks),
+                "models": list(self.models), "datasets": list(self.datasets), "metrics": list(self.metrics),
+                "panels": list(self.panels), "hooks": list(self.hooks),
                 "error": self.error}
 
 
@@ -90,6 +97,50 @@ class DatasetEntry:
                 "plugin": self.plugin}
 
 
+@dataclasses.dataclass(frozen=True)
+class MetricEntry:
+    """A plugin's evaluation metric (``register_metrics``), run by :func:`genwidgets.metrics.evaluate`.
+
+    Attributes:
+        name: The metric's key in ``evaluate``'s ``metrics`` dict.
+        compute: ``compute(model, data, *, n, seed) -> dict`` of JSON-ready results.
+        description: One line for listings.
+        applies: ``applies(model, data) -> None | str``: None if it applies, else why not.
+        default_n: Examples used when ``evaluate(n=None)``.
+        plugin: Name of the plugin that registered it.
+    """
+
+    name: str
+    compute: Callable[..., Any]
+    description: str
+    applies: Callable[[Any, Any], str | None] | None
+    default_n: int
+    plugin: str
+
+    def reason_not_applicable(self, model: Any, data: Any) -> str | None:
+        """None if the metric applies to ``model`` on ``data``, else a one-line reason."""
+        return None if self.applies is None else self.applies(model, data)
+
+
+@dataclasses.dataclass(frozen=True)
+class PanelEntry:
+    """A plugin's widget panel (``register_panels``), shown by the studio for models it fits.
+
+    Attributes:
+        name: Unique identifier of the panel.
+        title: The tab's label.
+        factory: ``factory(run)`` builds the widget for a :class:`~genwidgets.runtime.run.Run`.
+        applies_to: ``applies_to(model_cls) -> bool``, or None for every model.
+        plugin: Name of the plugin that registered it.
+    """
+
+    name: str
+    title: str
+    factory: Callable[[Any], Any]
+    applies_to: Callable[[type], bool] | None
+    plugin: str
+
+
 class Registry:
     """Plugins, model families and data sets, discovered through pluggy."""
 
@@ -100,6 +151,8 @@ class Registry:
         self.plugins: dict[str, PluginRecord] = {}
         self._models: dict[str, tuple[type, str]] = {}
         self._datasets: dict[str, DatasetEntry] = {}
+        self._metrics: dict[str, MetricEntry] = {}
+        self._panels: dict[str, PanelEntry] = {}
         self._loaded = False
         self._lock = threading.RLock()
         self._undo_trace: Callable[[], None] | None = None
@@ -167,6 +220,8 @@ class Registry:
         self._check_hook_names(record, module)
         self._call_registration(record, "register_models", self._model_registrar(record))
         self._call_registration(record, "register_datasets", self._dataset_registrar(record))
+        self._call_registration(record, "register_metrics", self._metric_registrar(record))
+        self._call_registration(record, "register_panels", self._panel_registrar(record))
 
     def _check_hook_names(self, record: PluginRecord, module: Any) -> None:
         """Report hook implementations whose name matches no hook (a misspelling, usually)."""
@@ -226,6 +281,54 @@ class Registry:
             self._datasets[name] = DatasetEntry(name, loader, description, kind, tuple(shape), int(size),
                                                 num_classes, record.name)
             record.datasets.append(name)
+
+        return register
+
+    def _metric_registrar(self, record: PluginRecord) -> Callable[..., None]:
+        def register(name: str, compute: Callable[..., Any], *, description: str,
+                     applies: Callable[[Any, Any], str | None] | None = None, default_n: int = 1000) -> None:
+            reason = None
+            if not isinstance(name, str) or not _IDENTIFIER.match(name):
+                reason = f"metric name must be a lowercase identifier (a-z, 0-9, _), got {name!r}"
+            elif name in BUILTIN_METRIC_GROUPS:
+                reason = f"metric name {name!r} is a built-in metric group; choose another name"
+            elif name in self._metrics:
+                reason = f"metric {name!r} is already registered by plugin {self._metrics[name].plugin!r}"
+            elif not callable(compute):
+                reason = f"compute for metric {name!r} is not callable"
+            elif applies is not None and not callable(applies):
+                reason = f"applies for metric {name!r} must be callable or None"
+            elif not isinstance(description, str):
+                reason = f"description of metric {name!r} must be a string"
+            elif isinstance(default_n, bool) or not isinstance(default_n, int) or default_n < 1:
+                reason = f"default_n of metric {name!r} must be an integer >= 1, got {default_n!r}"
+            if reason:
+                record.errors.append("rejected metric: " + reason)
+                return
+            self._metrics[name] = MetricEntry(name, compute, description, applies, default_n, record.name)
+            record.metrics.append(name)
+
+        return register
+
+    def _panel_registrar(self, record: PluginRecord) -> Callable[..., None]:
+        def register(name: str, factory: Callable[[Any], Any], *, title: str,
+                     applies_to: Callable[[type], bool] | None = None) -> None:
+            reason = None
+            if not isinstance(name, str) or not _IDENTIFIER.match(name):
+                reason = f"panel name must be a lowercase identifier (a-z, 0-9, _), got {name!r}"
+            elif name in self._panels:
+                reason = f"panel {name!r} is already registered by plugin {self._panels[name].plugin!r}"
+            elif not callable(factory):
+                reason = f"factory for panel {name!r} is not callable"
+            elif not isinstance(title, str) or not title.strip():
+                reason = f"panel {name!r} needs a non-empty title string"
+            elif applies_to is not None and not callable(applies_to):
+                reason = f"applies_to for panel {name!r} must be callable or None"
+            if reason:
+                record.errors.append("rejected panel: " + reason)
+                return
+            self._panels[name] = PanelEntry(name, title, factory, applies_to, record.name)
+            record.panels.append(name)
 
         return register
 
@@ -296,6 +399,45 @@ class Registry:
         """Every registered data set, sorted by name."""
         self.load()
         return [self._datasets[n] for n in sorted(self._datasets)]
+
+    def list_metrics(self) -> list[MetricEntry]:
+        """Every metric registered by plugins, sorted by name."""
+        self.load()
+        return [self._metrics[n] for n in sorted(self._metrics)]
+
+    def get_metric(self, name: str) -> MetricEntry:
+        """The plugin metric registered under ``name``."""
+        self.load()
+        try:
+            return self._metrics[name]
+        except KeyError:
+            raise PluginError(
+                f"no plugin metric named {name!r}; registered: {', '.join(sorted(self._metrics)) or 'none'}"
+            ) from None
+
+    def list_panels(self) -> list[PanelEntry]:
+        """Every panel registered by plugins, sorted by name."""
+        self.load()
+        return [self._panels[n] for n in sorted(self._panels)]
+
+    def panels_for(self, model_cls: type) -> list[PanelEntry]:
+        """The plugin panels whose ``applies_to`` accepts ``model_cls``, sorted by name.
+
+        An ``applies_to`` that raises counts as "does not apply" and is recorded as an error
+        of its plugin (see ``genwidgets plugins``), so one broken plugin cannot break a studio.
+        """
+        out = []
+        for entry in self.list_panels():
+            try:
+                fits = entry.applies_to is None or bool(entry.applies_to(model_cls))
+            except Exception as exc:  # noqa: BLE001 - isolate the plugin
+                record = self.plugins.get(entry.plugin)
+                if record is not None and len(record.errors) < 100:
+                    record.errors.append(f"panel {entry.name!r}: applies_to raised {type(exc).__name__}: {exc}")
+                fits = False
+            if fits:
+                out.append(entry)
+        return out
 
     def emit_event(self, run: Any, event: Any) -> None:
         """Call every plugin's ``on_train_event`` hook, isolating each plugin's failures."""

@@ -11,5 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 scripts/setup.sh test
-.venv/bin/ruff check genwidgets plugins tests benchmarks
+# The example third-party plugin, installed like any other, so the contract suite covers it.
+.venv/bin/python -m pip install -q --no-deps -e examples/genwidgets-example-plugin
+.venv/bin/ruff check genwidgets plugins tests benchmarks examples scripts
 exec .venv/bin/python -m pytest "$@"

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+import genwidgets
 from genwidgets.runtime.checkpoint import list_checkpoints, read_checkpoint
 
 BIN = str(Path(sys.executable).with_name("genwidgets"))
@@ -68,7 +69,8 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
     proc = gw("train", "gan9000", "--data", "mnist", check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
-        "genwidgets: error: no model named 'gan9000'; registered models: beta_vae, cgan, dcgan, gan, vae, wgan_gp "
+        "genwidgets: error: no model named 'gan9000'; registered models: "
+        f"{', '.join(genwidgets.get_registry().model_names())} "  # built-ins and installed plugins (the example)
         "(see `genwidgets plugins` for plugins that failed to load)")
     assert "Traceback" not in proc.stderr
     proc = gw("train", "dcgan", "--data", "ring", "--steps", "1", "--out", str(tmp_path / "x"), check=False)

@@ -16,6 +16,11 @@ never from the model's name:
   and importance-weighted NLL (Burda et al. 2016) on the held-out split.
 * ``disentanglement`` — data with ground-truth factors and a model that encodes: MIG (Chen et al.
   2018) and the FactorVAE metric (Kim & Mnih 2018).
+
+Plugins add metrics through the ``register_metrics`` hook (see :mod:`genwidgets.hookspecs`): each runs
+after the built-in groups when its ``applies(model, data)`` allows, under its own name, and its
+plugin is named in ``providers``. A plugin metric that raises is reported in ``failed`` (naming the
+plugin) and the rest of the evaluation goes on.
 """
 
 from __future__ import annotations
@@ -177,6 +182,30 @@ def disentanglement_group(model: GenerativeModel, data: GenData, *, n: int, seed
             "factor_vae": factor_vae_score(data, represent, seed=seed)}
 
 
+def plugin_metrics() -> dict[str, Any]:
+    """Metrics plugins registered (``register_metrics``), by name: :class:`~genwidgets.registry.MetricEntry`."""
+    from ..registry import get_registry
+
+    return {entry.name: entry for entry in get_registry().list_metrics()}
+
+
+def _plugin_reason(entry: Any, model: GenerativeModel, data: GenData) -> str | None:
+    try:
+        reason = entry.reason_not_applicable(model, data)
+    except Exception as exc:  # noqa: BLE001 - a plugin's check must not stop the evaluation
+        return f"applies() of plugin {entry.plugin!r} raised {type(exc).__name__}: {exc}"
+    return None if reason is None else str(reason)
+
+
+def _run_plugin_metric(entry: Any, model: GenerativeModel, data: GenData, *, n: int, seed: int) -> dict[str, Any]:
+    with seeded(seed, model.device), model.evaluating():
+        result = entry.compute(model, data, n=n, seed=seed)
+    if not isinstance(result, dict):
+        raise TypeError(f"compute() returned {type(result).__name__}; it must return a dict of results")
+    json.dumps(_json_ready(result))  # fails here, with the plugin named, rather than in the caller's json.dump
+    return result
+
+
 def _json_ready(value: Any) -> Any:
     """Replace non-finite floats with None (JSON has no inf/NaN) and tuples with lists, recursively."""
     if isinstance(value, float):
@@ -221,14 +250,16 @@ def evaluate(
             examples for ``likelihood``, examples for MIG); None uses :data:`DEFAULT_N` per group.
         seed: Seed of every random choice (samples, real subsets, z draws, votes).
         iw_samples: Importance samples per example for the IW-NLL (>= 1000 for a final number).
-        metrics: Groups to run (default: every applicable one); asking for one that cannot apply raises.
+        metrics: Groups to run, built-in or from plugins (default: every applicable one); asking for one
+            that cannot apply raises.
         device: Device to load a checkpoint on.
         classifier_recipe: Recipe of the image classifier (default: the cached standard one).
         progress: Callback for one-line progress messages.
 
     Returns:
         JSON-ready dict: ``model``, ``checkpoint``, ``data``, ``seed``, ``metrics`` (group -> results),
-        ``skipped`` (group -> reason) and ``seconds`` (group -> wall time).
+        ``skipped`` (group -> reason), ``failed`` (plugin metric -> error naming its plugin),
+        ``providers`` (plugin metric -> plugin name) and ``seconds`` (group -> wall time).
     """
     from ..api import load_data, load_model
     from ..runtime.checkpoint import resolve_checkpoint
@@ -247,24 +278,33 @@ def evaluate(
         raise DataError(f"model {model.name!r} was built for data shaped {model.data_spec.shape}, "
                         f"but {dataset.name!r} is shaped {dataset.spec.shape}")
     reasons = applicable_groups(model, dataset)
+    extra = plugin_metrics()
+    reasons.update({name: _plugin_reason(entry, model, dataset) for name, entry in extra.items()})
+    every = [*GROUPS, *extra]
     if metrics is None:
-        chosen = [g for g in GROUPS if reasons[g] is None]
+        chosen = [g for g in every if reasons[g] is None]
     else:
-        unknown = [g for g in metrics if g not in GROUPS]
+        unknown = [g for g in metrics if g not in every]
         if unknown:
-            raise ConfigError(f"unknown metric groups {unknown}; choose from {list(GROUPS)}")
+            raise ConfigError(f"unknown metric groups {unknown}; choose from {every}")
         impossible = {g: reasons[g] for g in metrics if reasons[g] is not None and not reasons[g].startswith("skipped")}
         if impossible:
             raise ConfigError("cannot compute " + "; ".join(f"{g}: {r}" for g, r in impossible.items()))
-        chosen = [g for g in GROUPS if g in metrics]
+        chosen = [g for g in every if g in metrics]
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
+    failed: dict[str, str] = {}
     for group in chosen:
-        size = n if n is not None else DEFAULT_N[group]
+        size = n if n is not None else DEFAULT_N[group] if group in DEFAULT_N else extra[group].default_n
         if progress is not None:
             progress(f"{group} ...")
         t0 = time.perf_counter()
-        if group == "modes":
+        if group in extra:
+            try:
+                results[group] = _run_plugin_metric(extra[group], model, dataset, n=size, seed=seed)
+            except Exception as exc:  # noqa: BLE001 - one plugin's metric must not lose the others
+                failed[group] = f"metric {group!r} of plugin {extra[group].plugin!r} raised {type(exc).__name__}: {exc}"
+        elif group == "modes":
             results[group] = modes_group(model, dataset, n=size, seed=seed)
         elif group == "images":
             results[group] = images_group(model, dataset, n=size, seed=seed, recipe=classifier_recipe,
@@ -282,5 +322,7 @@ def evaluate(
         "seed": seed,
         "metrics": results,
         "skipped": {g: r for g, r in reasons.items() if g not in chosen},
+        "failed": failed,
+        "providers": {g: extra[g].plugin for g in chosen if g in extra},
         "seconds": seconds,
     })
