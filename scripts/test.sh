@@ -10,7 +10,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "note: chromium missing and not root; browser tests will be skipped (run: sudo apt-get install chromium)" >&2
   fi
 fi
-scripts/setup.sh test
+scripts/setup.sh test,tensorboard
 # The example third-party plugin, installed like any other, so the contract suite covers it.
 .venv/bin/python -m pip install -q --no-deps -e examples/genwidgets-example-plugin
 .venv/bin/ruff check genwidgets plugins tests benchmarks examples scripts
