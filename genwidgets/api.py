@@ -126,8 +126,39 @@ def load_model(checkpoint: str | os.PathLike, *, device: str | None = None) -> G
     cfg = cls.Config.from_dict(state["config"])
     runtime = Runtime.create(device=device, seed=cfg.seed)
     model = cls(cfg, data_spec=DataSpec.from_dict(state["data"]["spec"]), runtime=runtime)
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    try:
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    except RuntimeError as exc:
+        raise _misfit(path, state, exc) from None
     model.eval()
+    return model
+
+
+def load_weights(
+    model: GenerativeModel, path: str | os.PathLike, *, allow_pickle: bool = False, strict: bool = True
+) -> GenerativeModel:
+    """Load a ``state_dict`` file into a model you built (for weights from elsewhere).
+
+    ``path`` is a safetensors file, or a genwidgets checkpoint (its ``model.*`` tensors). A
+    pickle-based file (``torch.save``: ``.pt``, ``.pth``, ...) is refused unless ``allow_pickle``
+    is True, and even then is read with ``torch.load(weights_only=True)``, which cannot run code
+    or build arbitrary objects. Only allow it for files you trust.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, refused, or its tensors do not fit the model.
+    """
+    from .errors import CheckpointError
+
+    p = Path(path)
+    if p.is_dir():
+        tensors, _ = ckpt.read_checkpoint(ckpt.resolve_checkpoint(p))
+        tensors = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    else:
+        tensors = ckpt.load_tensor_file(p, allow_pickle=allow_pickle)
+    try:
+        model.load_state_dict(tensors, strict=strict)
+    except RuntimeError as exc:
+        raise CheckpointError(f"the weights in {p} do not fit model {model.name!r}: {exc}") from None
     return model
 
 
@@ -165,10 +196,23 @@ def resume(
     run_dir = Path(out) if out is not None else path.parent.parent
     run = Run(model, dataset, steps=steps if steps is not None else saved["steps"], out_dir=run_dir,
               data_source={"name": source.get("name"), "options": source.get("options", {})}, **opts)
-    run.load_state(tensors, state)
+    try:
+        run.load_state(tensors, state)
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise _misfit(path, state, exc) from None
     if start and (run.steps is None or run.step_count < run.steps):
         run.start()
     return run
+
+
+def _misfit(path: Path, state: Mapping[str, Any], exc: BaseException) -> Exception:
+    from .errors import CheckpointError
+
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return CheckpointError(
+        f"checkpoint {path} does not fit model {state.get('model')!r} with its saved config and data: {detail}. "
+        "It was written by another model family or version, or edited; load it with the genwidgets and plugin "
+        "versions that wrote it (state.json names them), or pass the data it was trained on")
 
 
 def _model_class(state: Mapping[str, Any], path: Path) -> type[GenerativeModel]:

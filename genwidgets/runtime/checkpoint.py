@@ -10,7 +10,12 @@ A checkpoint is a directory ``step-00000200/`` holding
 It is written into a hidden temporary directory beside its final name, flushed to disk, and
 renamed into place, so a crash or a failed write never leaves a half-written checkpoint
 under a real name: readers only ever see complete checkpoints, and the previous one is
-never touched. Nothing is ever unpickled.
+never touched.
+
+Nothing is ever unpickled by default. A pickle-based file (``.pt``, ``.pth``, ... as written by
+``torch.save``) can run arbitrary code when it is loaded, so it is refused with an explanation;
+:func:`load_tensor_file` reads one only with ``allow_pickle=True``, and even then through
+``torch.load(weights_only=True)``, which rejects anything but tensors and plain containers.
 """
 
 from __future__ import annotations
@@ -35,6 +40,64 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
 STATE_FILE = "state.json"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
+#: File endings of pickle-based formats (``torch.save``, ``pickle``); refused unless allowed.
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+_PICKLE_HINT = ("genwidgets checkpoints are safetensors + JSON directories. Unpickling a file can run "
+                "arbitrary code, so pickle-based files are never loaded by default")
+
+
+def is_pickle_file(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a file in a pickle-based format (by its ending or its first bytes)."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    if p.suffix.lower() in PICKLE_SUFFIXES:
+        return True
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+    # a raw pickle (protocol 2+) starts with 0x80; torch.save's default format is a zip archive
+    return head[:1] == b"\x80" or head == b"PK\x03\x04"
+
+
+def refuse_pickle(path: str | os.PathLike) -> CheckpointError:
+    """The error for a pickle-based file given where a checkpoint was expected."""
+    return CheckpointError(
+        f"refusing to load {path}: it is a pickle-based file (torch.save/pickle). {_PICKLE_HINT}. If you "
+        "trust it, load its weights into a model you built with "
+        "genwidgets.api.load_weights(model, path, allow_pickle=True), which uses torch.load(weights_only=True)")
+
+
+def load_tensor_file(path: str | os.PathLike, *, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """Read a flat ``name -> tensor`` file: safetensors always; pickle-based only with ``allow_pickle``.
+
+    A pickle-based file is read with ``torch.load(weights_only=True)`` on the CPU, which refuses
+    to build arbitrary objects, and must hold a mapping of names to tensors (a ``state_dict``).
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, pickle-based without ``allow_pickle``,
+            or holds something other than tensors.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"no weights file at {p}")
+    if is_pickle_file(p):
+        if not allow_pickle:
+            raise refuse_pickle(p)
+        try:
+            loaded = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, ...
+            raise CheckpointError(
+                f"could not load {p} with torch.load(weights_only=True): {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}. Only tensors and plain containers are allowed"
+            ) from exc
+        if not (isinstance(loaded, Mapping)
+                and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in loaded.items())):
+            raise CheckpointError(f"{p} does not hold a state_dict (a mapping of names to tensors)")
+        return dict(loaded)
+    try:
+        return load_file(str(p))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{p} is not a readable safetensors file: {exc}") from exc
 
 
 def checkpoint_name(step: int) -> str:
@@ -189,8 +252,15 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """Accept a checkpoint directory, or a run directory (its newest checkpoint)."""
+    """Accept a checkpoint directory, or a run directory (its newest checkpoint).
+
+    Raises:
+        CheckpointError: nothing usable at ``path``; a pickle-based file is refused (see
+            :func:`refuse_pickle`).
+    """
     p = Path(path)
+    if is_pickle_file(p):
+        raise refuse_pickle(p)
     if (p / STATE_FILE).exists():
         return p
     found = list_checkpoints(p)
