@@ -78,8 +78,6 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model with a progress bar; Ctrl-C stops cleanly and saves a final checkpoint."""
-    from tqdm import tqdm
-
     import genwidgets as gw
 
     from .cli_outputs import SampleWriter, write_final_figures
@@ -102,8 +100,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     rt = run.runtime.describe()
     print(f"training {run.model.name} on {run.data_source.get('name')} ({len(run.data)} examples) "
           f"on {rt['device']} ({rt['precision']}, {rt['num_threads']} threads) -> {out}", file=sys.stderr)
-    bar = tqdm(total=run.steps, initial=run.step_count, unit="step", dynamic_ncols=True, disable=args.quiet)
     run.start()
+    follow_progress(run, quiet=args.quiet)
+    run.wait()
+    writer.flush()
+    figures = write_final_figures(run, out)
+    summary = {"model": run.model.name, "data": run.data_source.get("name"), "steps": run.step_count,
+               "state": run.state, "steps_per_sec": round(run.step_count / max(run.train_seconds, 1e-9), 2),
+               "metrics": run.latest_metrics, "checkpoint": str(run.last_checkpoint) if run.last_checkpoint else None,
+               "figures": [str(f) for f in figures]}
+    print(json.dumps(summary, indent=2) if args.json else
+          f"{run.state} at step {run.step_count}: {summary['steps_per_sec']} steps/s (train time); "
+          f"checkpoint {summary['checkpoint']}; samples {out / 'samples.png'}")
+    return 130 if run.state == "stopped" and run.steps and run.step_count < run.steps else 0
+
+
+def follow_progress(run: Any, *, quiet: bool = False) -> None:
+    """Show a progress bar until ``run`` ends; Ctrl-C stops it cleanly (a final checkpoint is saved)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=run.steps, initial=run.step_count, unit="step", dynamic_ncols=True, disable=quiet)
     try:
         while run.is_alive:
             time.sleep(0.25)
@@ -117,17 +133,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         run.stop()
     bar.update(run.step_count - bar.n)
     bar.close()
-    run.wait()
-    writer.flush()
-    figures = write_final_figures(run, out)
-    summary = {"model": run.model.name, "data": run.data_source.get("name"), "steps": run.step_count,
-               "state": run.state, "steps_per_sec": round(run.step_count / max(run.train_seconds, 1e-9), 2),
-               "metrics": run.latest_metrics, "checkpoint": str(run.last_checkpoint) if run.last_checkpoint else None,
-               "figures": [str(f) for f in figures]}
-    print(json.dumps(summary, indent=2) if args.json else
-          f"{run.state} at step {run.step_count}: {summary['steps_per_sec']} steps/s (train time); "
-          f"checkpoint {summary['checkpoint']}; samples {out / 'samples.png'}")
-    return 130 if run.state == "stopped" and run.steps and run.step_count < run.steps else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The quickstart: open it in JupyterLab, or (--headless) train with every widget and write their figures."""
+    from . import demo
+
+    if not args.headless:
+        return demo.open_in_lab(args.out)
+    print(f"demo: training {args.model} on {args.data} for {args.steps} steps with every widget attached "
+          f"-> {args.out}", file=sys.stderr)
+    summary = demo.run_headless(args.out, model=args.model, data=args.data, steps=args.steps, preset=args.preset,
+                                follow=lambda run: follow_progress(run, quiet=args.quiet))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{summary['state']} at step {summary['steps']}; checkpoint {summary['checkpoint']}")
+        for title, path in summary["figures"].items():
+            print(f"  {title}: {path}")
+        for title, error in summary["errors"].items():
+            print(f"  {title}: {error}", file=sys.stderr)
+    return 0 if summary["state"] == "finished" and not summary["errors"] else 1
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -213,6 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("demo", help="open the quickstart notebook in JupyterLab; --headless: train and write "
+                       "every widget's figure")
+    p.add_argument("--headless", action="store_true", help="no notebook: train, write figures to --out, exit")
+    p.add_argument("--out", default="runs/demo", help="folder for the notebook, or for checkpoints and figures")
+    p.add_argument("--model", default="dcgan", help="model family (default dcgan)")
+    p.add_argument("--data", default="mnist", help="data set (default mnist)")
+    p.add_argument("--steps", type=int, default=2000, help="training steps (headless)")
+    p.add_argument("--preset", help="config preset, e.g. tiny (headless)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (headless)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG grid")
     p.add_argument("checkpoint", help="checkpoint directory, or a run directory (its newest checkpoint)")

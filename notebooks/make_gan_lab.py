@@ -7,11 +7,9 @@ CI executes the notebook (tests/test_gan_lab_notebook.py); edit this script, not
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _notebook import write_notebook  # noqa: E402
+from genwidgets.demo import write_notebook
 
 CELLS = [
     ("markdown", """\

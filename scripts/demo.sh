@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The main job: set up, then train DCGAN on the embedded MNIST images and write samples + checkpoints.
+# The main job: set up, then train DCGAN on the embedded MNIST digits with every widget attached
+# (training panel, latent explorer, discriminator heatmap) and write their figures, checkpoints and
+# reconstructions to runs/demo. `bash scripts/demo.sh --lab` opens the quickstart notebook in JupyterLab
+# instead (the same studio, live).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec .venv/bin/genwidgets train dcgan --data mnist --steps "${STEPS:-2000}" --out "${OUT:-runs/dcgan-mnist}" "$@"
+if [ "${1:-}" = "--lab" ]; then
+  shift
+  exec .venv/bin/genwidgets demo --out "${OUT:-runs/demo}" "$@"
+fi
+exec .venv/bin/genwidgets demo --headless --steps "${STEPS:-2000}" --out "${OUT:-runs/demo}" "$@"

@@ -6,6 +6,7 @@ Drawn with Pillow alone, like the training panel's fallback (:mod:`.static_fallb
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,8 @@ def render_explorer_png(points: np.ndarray, labels: np.ndarray | None, output: n
     draw = ImageDraw.Draw(canvas)
     draw.text((MARGIN, 6), title, fill="black")
     _draw_map(draw, points, labels, point, (MARGIN, 28))
-    draw.text((MARGIN, 28 + MAP_SIZE + 6), f"x: {axis_titles[0]}, y: {axis_titles[1]}; {caption}", fill="#444")
+    lines = textwrap.wrap(f"x: {axis_titles[0]}, y: {axis_titles[1]}; {caption}", width=62)[:2]
+    draw.text((MARGIN, 28 + MAP_SIZE + 6), "\n".join(lines), fill="#444")
     x0 = MARGIN + MAP_SIZE + MARGIN
     canvas.paste(out, (x0, 28))
     draw.text((x0, 28 + OUTPUT_SIZE + 4), "decoded current z", fill="#444")
