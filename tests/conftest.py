@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import comm
 import pytest
 import torch
-from comm.base_comm import BaseComm
 
 import genwidgets
 from genwidgets.registry import reset_registry
+from genwidgets.testing.snapshots import RecordingComm
 
 
 @pytest.fixture(autouse=True)
@@ -71,30 +69,6 @@ def ring() -> genwidgets.GenData:
     return genwidgets.load_data("ring")
 
 
-class RecordingComm(BaseComm):
-    """A comm that keeps every message the widget publishes (and can deliver front-end messages)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.published: list[tuple[str, Any, list[bytes]]] = []
-        self._lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None,
-                    **keys: Any) -> None:
-        with self._lock:
-            self.published.append((msg_type, data, [bytes(b) for b in buffers or []]))
-
-    def custom(self) -> list[tuple[Any, list[bytes]]]:
-        """Custom messages sent to the front end: (content, buffers)."""
-        with self._lock:
-            return [(d["content"], b) for t, d, b in self.published
-                    if t == "comm_msg" and d.get("method") == "custom"]
-
-    def from_front_end(self, content: Any) -> None:
-        """Deliver a custom message as the front end would send it."""
-        self.handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
-
-
 @pytest.fixture
 def recording(monkeypatch: pytest.MonkeyPatch) -> None:
     """Widgets created in the test talk to a :class:`RecordingComm` instead of a kernel's comm.
@@ -102,4 +76,4 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> None:
     The only stand-in in the widget tests is this transport (the role ipywidgets' own DummyComm
     plays outside a kernel); everything the widget computes and sends is real.
     """
-    monkeypatch.setattr(comm, "create_comm", RecordingComm)
+    monkeypatch.setattr(comm, "create_comm", RecordingComm)  # what the plugin's recording_comm fixture does

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import io
 import time
 from pathlib import Path
-from typing import Any
 
 import nbformat
-from PIL import Image, ImageChops
-from syrupy.extensions.image import PNGImageSnapshotExtension
+
+from genwidgets.testing.images import TolerantPNG  # noqa: F401 - re-exported for the checks
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -96,16 +93,3 @@ def relevant_errors(messages: list[str]) -> list[str]:
         "pageerror: Cannot read properties of undefined (reading 'schema')",
     )
     return [m for m in messages if not any(h in m for h in harmless)]
-
-
-class TolerantPNG(PNGImageSnapshotExtension):
-    """PNG snapshots that match when at most 0.2 % of pixels differ by more than 24/255 (the recipe)."""
-
-    def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
-        if snapshot_data is None:
-            return False
-        a, b = (Image.open(io.BytesIO(x)).convert("RGBA") for x in (serialized_data, snapshot_data))
-        if a.size != b.size:
-            return False
-        diff = functools.reduce(ImageChops.lighter, ImageChops.difference(a, b).split())
-        return sum(diff.histogram()[25:]) <= 0.002 * a.width * a.height
