@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,9 +39,14 @@ def _free_port() -> int:
 
 
 class JupyterServer:
-    """A JupyterLab or Notebook 7 server on 127.0.0.1 with its own home, config and root folder."""
+    """A JupyterLab, Notebook 7 or Voila server on 127.0.0.1 with its own home, config and root folder.
 
-    def __init__(self, app: str, base: Path) -> None:
+    Voila serves one notebook, given as ``notebook`` (a file name in the root folder, written by
+    ``prepare(root)`` before the server starts); it runs the notebook itself when the page opens.
+    """
+
+    def __init__(self, app: str, base: Path, *, notebook: str | None = None,
+                 prepare: Callable[[Path], object] | None = None) -> None:
         self.app, self.port, self.token = app, _free_port(), secrets.token_hex(16)
         self.home, self.root = base / "home", base / "root"
         self.root.mkdir(parents=True)
@@ -57,10 +63,16 @@ class JupyterServer:
             (settings / "notification.jupyterlab-settings").write_text(
                 json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}))
         build_demo_notebook(self.root / "demo.ipynb")
-        cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-               "--expose-app-in-browser"]
+        if prepare is not None:
+            prepare(self.root)
+        if app == "voila":  # no token: bound to 127.0.0.1 only (the recipe's setup)
+            cmd = [sys.executable, "-m", "voila", "--no-browser", f"--port={self.port}", "--Voila.port_retries=0",
+                   "--Voila.ip=127.0.0.1", notebook or "demo.ipynb"]
+        else:
+            cmd = [sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+                   f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+                   "--expose-app-in-browser"]
         if app == "lab":
             cmd += ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         self.log = open(base / "server.log", "wb")  # noqa: SIM115 - closed in stop()
@@ -77,14 +89,25 @@ class JupyterServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jupyter {self.app} exited with {self.proc.returncode}; see {self.log.name}")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as r:
+                # Voila: any HTTP answer means ready (requesting "/" would run the notebook).
+                probe = "/voila/static/x" if self.app == "voila" else f"/api/status?token={self.token}"
+                with urllib.request.urlopen(f"{self.url}{probe}", timeout=2) as r:
                     if r.status == 200:
                         return
+            except urllib.error.HTTPError:
+                if self.app == "voila":
+                    return
+                time.sleep(0.1)
             except OSError:
                 time.sleep(0.1)
         raise TimeoutError(f"jupyter {self.app} did not answer within {timeout} s")
 
     def kernel_connection_file(self) -> Path:
+        if self.app == "voila":  # one kernel per page; Voila has no sessions API
+            files = sorted(Path(self.env["JUPYTER_RUNTIME_DIR"]).glob("kernel-*.json"), key=lambda f: f.stat().st_mtime)
+            if not files:
+                raise FileNotFoundError("Voila has not started a kernel yet (open the page first)")
+            return files[-1]
         with urllib.request.urlopen(f"{self.url}/api/sessions?token={self.token}", timeout=5) as r:
             sessions = json.load(r)
         kernel_id = sessions[0]["kernel"]["id"]
@@ -123,8 +146,8 @@ def browser(playwright_instance: object) -> Iterator[object]:
 def server_factory(tmp_path: Path) -> Iterator[Callable[[str], JupyterServer]]:
     servers: list[JupyterServer] = []
 
-    def start(app: str) -> JupyterServer:
-        server = JupyterServer(app, tmp_path / app)
+    def start(app: str, **options: object) -> JupyterServer:
+        server = JupyterServer(app, tmp_path / app, **options)
         servers.append(server)
         return server
 
