@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .data.base import GenData
-from .errors import ConfigError, PluginError
+from .errors import CheckpointError, ConfigError, GenwidgetsError, PluginError
 from .model import GenerativeModel
 from .registry import get_registry
 from .runtime import checkpoint as ckpt
@@ -122,14 +123,15 @@ def load_model(checkpoint: str | os.PathLike, *, device: str | None = None) -> G
 
     path = ckpt.resolve_checkpoint(checkpoint)
     tensors, state = ckpt.read_checkpoint(path)
-    cls = _model_class(state, path)
-    cfg = cls.Config.from_dict(state["config"])
-    runtime = Runtime.create(device=device, seed=cfg.seed)
-    model = cls(cfg, data_spec=DataSpec.from_dict(state["data"]["spec"]), runtime=runtime)
-    try:
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    except RuntimeError as exc:
-        raise _misfit(path, state, exc) from None
+    with _damaged_state(path):
+        cls = _model_class(state, path)
+        cfg = cls.Config.from_dict(state["config"])
+        runtime = Runtime.create(device=device, seed=cfg.seed)
+        model = cls(cfg, data_spec=DataSpec.from_dict(state["data"]["spec"]), runtime=runtime)
+        try:
+            model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        except RuntimeError as exc:
+            raise _misfit(path, state, exc) from None
     model.eval()
     return model
 
@@ -147,8 +149,6 @@ def load_weights(
     Raises:
         CheckpointError: the file is missing, corrupt, refused, or its tensors do not fit the model.
     """
-    from .errors import CheckpointError
-
     p = Path(path)
     if p.is_dir():
         tensors, _ = ckpt.read_checkpoint(ckpt.resolve_checkpoint(p))
@@ -179,6 +179,15 @@ def resume(
     """
     path = ckpt.resolve_checkpoint(checkpoint)
     tensors, state = ckpt.read_checkpoint(path)
+    with _damaged_state(path):
+        run = _resume(path, tensors, state, data=data, steps=steps, out=out, device=device, **run_options)
+    if start and (run.steps is None or run.step_count < run.steps):
+        run.start()
+    return run
+
+
+def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *, data: DataLike | None,
+            steps: int | None, out: str | os.PathLike | None, device: str | None, **run_options: Any) -> Run:
     cls = _model_class(state, path)
     source = state["data"]
     if data is None:
@@ -200,14 +209,24 @@ def resume(
         run.load_state(tensors, state)
     except (RuntimeError, KeyError, ValueError) as exc:
         raise _misfit(path, state, exc) from None
-    if start and (run.steps is None or run.step_count < run.steps):
-        run.start()
     return run
 
 
-def _misfit(path: Path, state: Mapping[str, Any], exc: BaseException) -> Exception:
-    from .errors import CheckpointError
+@contextlib.contextmanager
+def _damaged_state(path: Path) -> Iterator[None]:
+    """Turn a missing or mistyped field of a checkpoint's state.json into a CheckpointError naming the file."""
+    try:
+        yield
+    except GenwidgetsError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise CheckpointError(
+            f"checkpoint file {path / ckpt.STATE_FILE} is damaged or from an incompatible version "
+            f"({type(exc).__name__}: {exc}); use another checkpoint of the run (genwidgets keeps several) or "
+            "the genwidgets version that wrote it") from None
 
+
+def _misfit(path: Path, state: Mapping[str, Any], exc: BaseException) -> Exception:
     detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
     return CheckpointError(
         f"checkpoint {path} does not fit model {state.get('model')!r} with its saved config and data: {detail}. "

@@ -228,7 +228,8 @@ def read_checkpoint(directory: str | os.PathLike) -> tuple[dict[str, torch.Tenso
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise CheckpointError(
             f"checkpoint file {state_path} has format {state.get('format') if isinstance(state, dict) else '?'}; "
-            f"this genwidgets reads format {FORMAT_VERSION}"
+            f"this genwidgets reads format {FORMAT_VERSION}; upgrade genwidgets to read a newer checkpoint, or use "
+            "the version that wrote it"
         )
     expected = state.get("weights_sha256")
     if expected and _sha256(weights_path) != expected:
