@@ -10,8 +10,9 @@ custom messages it sends when a front end says ``hello``. :func:`capture_widget`
   ``'<timing>'`` when set;
 * floats are rounded to :data:`DIGITS` significant digits;
 * binary buffers are summarised: ``uint8`` image arrays are stored as PNG files (compared with
-  a pixel tolerance, see :class:`~genwidgets.testing.images.TolerantPNG`), any other array as
-  dtype, shape, min/max/mean and the sha256 of its rounded values.
+  a pixel tolerance, see :class:`~genwidgets.testing.images.TolerantPNG`), other arrays as
+  dtype, shape and their rounded values (up to :data:`MAX_VALUES` of them), or min/max/mean
+  and the sha256 of the rounded values.
 
 Each snapshot states these rules in its ``precision`` entry. :class:`WidgetSnapshot` (the
 ``widget_snapshot`` fixture of the pytest plugin) asserts the tree in the test module's
@@ -46,6 +47,8 @@ TIMING = "<timing>"
 DROP_KEYS = frozenset({"uid", "_esm", "_css", "_anywidget_id"})
 #: What the snapshot sends as the front end's first message (every genwidgets widget answers it).
 HELLO: Mapping[str, Any] = {"op": "hello", "nonce": "snapshot"}
+#: Arrays with at most this many elements are listed in the snapshot; larger ones are hashed.
+MAX_VALUES = 64
 #: Columns of the grid a batch of images is tiled into for its PNG.
 GRID_COLUMNS = 8
 
@@ -155,13 +158,21 @@ def round_sig(x: float, digits: int = DIGITS) -> float:
     return float(f"{x:.{digits}g}") + 0.0
 
 
-def _round_array(a: np.ndarray, digits: int) -> np.ndarray:
-    x = a.astype(np.float64)
-    finite = np.isfinite(x) & (x != 0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        scale = np.where(finite, 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(np.where(finite, x, 1.0))))), 1.0)
-        out = np.where(finite, np.round(x * scale) / scale, x)
-    return out + 0.0
+def array_decimals(a: np.ndarray, digits: int = DIGITS) -> int:
+    """Decimals that keep ``digits`` significant digits of the array's largest finite magnitude.
+
+    Arrays are rounded to one absolute precision, set by their largest value: noise around zero
+    (the mean of centred data, a coordinate that is 1e-9 instead of 0) rounds to 0 instead of
+    keeping four digits of noise.
+    """
+    finite = np.abs(a[np.isfinite(a)]) if a.dtype.kind == "f" else np.abs(a.astype(np.float64))
+    top = float(finite.max()) if finite.size else 0.0
+    return digits - 1 - math.floor(math.log10(top)) if top > 0 else 0
+
+
+def round_array(a: np.ndarray, digits: int = DIGITS) -> np.ndarray:
+    """``a`` as float64 rounded to :func:`array_decimals` (non-finite values kept, -0.0 made 0.0)."""
+    return np.round(a.astype(np.float64), array_decimals(a, digits)) + 0.0
 
 
 def is_image(a: np.ndarray) -> bool:
@@ -207,11 +218,12 @@ class WidgetStateSerializer:
         images: ``"png"``: image arrays are collected (see :meth:`normalise`) and appear in the
             tree as a reference to their PNG; ``"hash"``: they are summarised like other arrays.
         hello: What :func:`capture_widget` sends when given a widget.
+        max_values: Arrays with at most this many elements are listed (rounded) instead of hashed.
     """
 
     def __init__(self, *, digits: int = DIGITS, drop: Iterable[str] | None = None,
                  timing: Iterable[str] = TIMING_KEYS, images: str = "png",
-                 hello: Mapping[str, Any] | None = HELLO) -> None:
+                 hello: Mapping[str, Any] | None = HELLO, max_values: int = MAX_VALUES) -> None:
         if images not in ("png", "hash"):
             raise ValueError(f"images must be 'png' or 'hash', got {images!r}")
         self.digits = digits
@@ -219,14 +231,16 @@ class WidgetStateSerializer:
         self.timing = frozenset(timing)
         self.images = images
         self.hello = hello
+        self.max_values = max_values
 
     @property
     def precision(self) -> str:
         """The rules, in words (every snapshot carries this line)."""
         image_rule = ("uint8 images as PNG snapshots (with a pixel tolerance)" if self.images == "png"
                       else "uint8 images hashed like other arrays")
-        return (f"floats to {self.digits} significant digits; arrays as dtype, shape, min/max/mean and "
-                f"sha256 of values so rounded; {image_rule}; timing fields as {TIMING!r}")
+        return (f"floats to {self.digits} significant digits (arrays: of their largest value); arrays of up to "
+                f"{self.max_values} values listed, larger ones as min/max/mean and sha256 of the rounded values; "
+                f"{image_rule}; timing fields as {TIMING!r}")
 
     def normalise(self, data: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The tree for ``data`` and the image arrays it refers to, by dotted path (``images="png"``)."""
@@ -279,19 +293,18 @@ class WidgetStateSerializer:
         out: dict[str, Any] = {"array": _describe(a)}
         if a.size == 0:
             return out
-        if a.dtype.kind in "biu":
-            values = a.astype("<i8")
-            out.update(min=int(values.min()), max=int(values.max()))
-        else:
-            values = _round_array(a, self.digits).astype("<f8")
-            finite = values[np.isfinite(values)]
-            if finite.size:
-                out.update(min=round_sig(float(finite.min()), self.digits),
-                           max=round_sig(float(finite.max()), self.digits))
-            if finite.size < values.size:
-                out["non_finite"] = int(values.size - finite.size)
-        mean = float(np.mean(a[np.isfinite(a)] if a.dtype.kind == "f" else a, dtype=np.float64)) if a.size else 0.0
-        out["mean"] = round_sig(mean, self.digits)
+        integer = a.dtype.kind in "biu"
+        values = a.astype("<i8") if integer else round_array(a, self.digits).astype("<f8")
+        if a.size <= self.max_values:
+            out["values"] = values.tolist()
+            return out
+        finite = values if integer else values[np.isfinite(values)]
+        if finite.size:
+            mean = float(np.mean(a if integer else a[np.isfinite(a)], dtype=np.float64))
+            mean = round_sig(mean, self.digits) if integer else round(mean, array_decimals(a, self.digits)) + 0.0
+            out.update(min=finite.min().item(), max=finite.max().item(), mean=mean)
+        if finite.size < values.size:
+            out["non_finite"] = int(values.size - finite.size)
         digest = hashlib.sha256(str(list(a.shape)).encode() + np.ascontiguousarray(values).tobytes())
         out["sha256"] = digest.hexdigest()[:16]
         return out
