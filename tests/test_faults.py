@@ -21,19 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_run import _wait_for  # one polling helper for the run tests
 
 import genwidgets
 from genwidgets import NonFiniteLossError, hookimpl
 from genwidgets.runtime.checkpoint import list_checkpoints, read_checkpoint
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def _finite(model) -> bool:
@@ -125,38 +117,54 @@ def test_a_failed_checkpoint_write_stops_the_run_with_a_clear_error_and_keeps_th
 def test_a_failed_checkpoint_write_can_be_configured_to_keep_training(tmp_path):
     """Wanted: ``on_checkpoint_error="continue"`` reports the failure as an event and trains on."""
     try:
-        result = _failing_write(tmp_path, on_checkpoint_error="continue")
-    except AssertionError as exc:  # today: TypeError, unknown keyword, in the subprocess
-        raise AssertionError(f"not supported: {exc}") from None
+        genwidgets.train("vae", data="ring", preset="tiny", steps=1, start=False, on_checkpoint_error="continue")
+    except TypeError as exc:  # today: an unknown keyword of Run
+        raise AssertionError(f"Run has no on_checkpoint_error option: {exc}") from None
+    result = _failing_write(tmp_path, on_checkpoint_error="continue")
     assert result["state"] == "finished" and result["step"] == 40
 
 
 # ---- a non-finite loss -----------------------------------------------------------------------------
 
-class _NaNPlugin:
-    """A plugin whose model family poisons its own weights with NaN at its 13th step."""
+class _VAEPlugin:
+    """A plugin registering one VAE subclass named ``name``, with hooks around its verbs.
+
+    ``before_step(model, batch, calls)`` runs before each real step (``calls`` counts from 1) and returns
+    the batch to train on; ``before_sample(model)`` runs before each real ``sample``.
+    """
+
+    def __init__(self, name, before_step, before_sample=None):
+        self.name, self.before_step, self.before_sample = name, before_step, before_sample
 
     @hookimpl
     def register_models(self, register):
-        base = genwidgets.get_registry().get_model("vae")
+        plugin = self
 
-        class PoisonedVAE(base):
-            """A real VAE fed a batch of NaN at step 13, so its loss and then its weights go NaN."""
+        class PluginVAE(genwidgets.get_registry().get_model("vae")):
+            """A real VAE with the plugin's hooks before each step and sample."""
 
-            name = "poisoned_vae"
+            name = plugin.name
 
             def train_step(self, batch):
                 self.calls = getattr(self, "calls", 0) + 1
-                if self.calls == 13:
-                    batch = type(batch)(batch.x * float("nan"), batch.labels)
-                return super().train_step(batch)
+                return super().train_step(plugin.before_step(self, batch, self.calls))
 
-        register(PoisonedVAE)
+            def sample(self, n, *, z=None, labels=None):
+                if plugin.before_sample is not None:
+                    plugin.before_sample(self)
+                return super().sample(n, z=z, labels=labels)
+
+        register(PluginVAE)
+
+
+def _poison_at_13(model, batch, calls):
+    """Feed a batch of NaN at step 13, so the loss and then the weights go NaN."""
+    return type(batch)(batch.x * float("nan"), batch.labels) if calls == 13 else batch
 
 
 def test_a_non_finite_loss_stops_the_run_and_the_last_good_state_restores(tmp_path):
     """Protects: NaN stops the run with an error event, is never checkpointed, and the last good checkpoint resumes."""
-    genwidgets.get_registry().add_plugin(_NaNPlugin(), name="poison-plugin")
+    genwidgets.get_registry().add_plugin(_VAEPlugin("poisoned_vae", _poison_at_13), name="poison-plugin")
     errors = []
     run = genwidgets.train("poisoned_vae", data="ring", preset="tiny", steps=50, out=tmp_path, checkpoint_every=5,
                            log_every=5, sample_every=50, start=False)
@@ -178,36 +186,25 @@ def test_a_non_finite_loss_stops_the_run_and_the_last_good_state_restores(tmp_pa
 PLUGIN = "acme-models"
 
 
-class _RaisingPlugin:
-    """A third-party plugin whose model raises in train_step (after 5 steps) or in sample."""
+FAIL_IN = {"where": "train_step"}
 
-    @hookimpl
-    def register_models(self, register):
-        base = genwidgets.get_registry().get_model("vae")
 
-        class Flaky(base):
-            """A VAE that raises where the class attribute ``fail_in`` says."""
+def _explode_in_train_step(model, batch, calls):
+    if FAIL_IN["where"] == "train_step" and calls > 5:
+        raise RuntimeError("acme network exploded")
+    return batch
 
-            name = "flaky_vae"
-            fail_in = "train_step"
 
-            def train_step(self, batch):
-                self.calls = getattr(self, "calls", 0) + 1
-                if self.fail_in == "train_step" and self.calls > 5:
-                    raise RuntimeError("acme network exploded")
-                return super().train_step(batch)
-
-            def sample(self, n, *, z=None, labels=None):
-                if self.fail_in == "sample":
-                    raise RuntimeError("acme sampler exploded")
-                return super().sample(n, z=z, labels=labels)
-
-        register(Flaky)
+def _explode_in_sample(model):
+    if FAIL_IN["where"] == "sample":
+        raise RuntimeError("acme sampler exploded")
 
 
 @pytest.fixture
 def flaky(recording):
-    genwidgets.get_registry().add_plugin(_RaisingPlugin(), name=PLUGIN)
+    FAIL_IN["where"] = "train_step"
+    genwidgets.get_registry().add_plugin(_VAEPlugin("flaky_vae", _explode_in_train_step, _explode_in_sample),
+                                         name=PLUGIN)
     return genwidgets.get_model("flaky_vae")
 
 
@@ -216,7 +213,7 @@ def test_a_plugin_model_raising_is_shown_and_everything_else_keeps_working(flaky
     """Protects: an exception in a plugin's verb fails only its run; the panel shows it; other runs and panels work."""
     from genwidgets.widgets import TrainingPanel
 
-    flaky.fail_in = where
+    FAIL_IN["where"] = where
     run = genwidgets.train("flaky_vae", data="ring", preset="tiny", steps=40, log_every=5, sample_every=10,
                            checkpoint_every=None, start=False)
     panel = TrainingPanel(run)
