@@ -60,6 +60,19 @@ critic = DiscriminatorHeatmap(critic_run, resolution=64)
 critic.wait_idle()
 print("critic legend:", critic.frame["scale"]["title"])
 critic"""),
+    ("markdown", """\
+## Did the generator find every mode?
+
+The protocol of the VEEGAN and PacGAN papers: draw 2,500 samples; a sample is *high quality* when it
+lies within 3 standard deviations of a mode, and a mode is *covered* when it has one. Reverse KL
+compares how samples spread over the modes with the uniform spread of the data. A few hundred steps
+usually cover the modes with few high-quality samples; thousands of steps sharpen them."""),
+    ("code", """\
+from genwidgets.metrics import evaluate
+
+modes = evaluate(run.model, data="ring", metrics=["modes"])["metrics"]["modes"]
+print(f"GAN after {STEPS} steps: {modes['modes_covered']} of {modes['num_modes']} modes covered, "
+      f"{modes['hq_percent']:.1f} % high-quality samples, reverse KL {modes['reverse_kl']:.3f}")"""),
 ]
 
 

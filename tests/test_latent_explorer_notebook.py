@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import runpy
 from pathlib import Path
 
 import nbclient
@@ -17,13 +16,6 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def test_notebook_is_up_to_date_with_its_generator(tmp_path: Path) -> None:
-    build = runpy.run_path(str(NOTEBOOKS / "make_latent_explorer.py"))["build"]
-    rebuilt = build(tmp_path / "nb.ipynb")
-    assert rebuilt.read_text() == (NOTEBOOKS / "latent_explorer.ipynb").read_text(), (
-        "notebooks/latent_explorer.ipynb is stale: run notebooks/make_latent_explorer.py")
-
-
 @pytest.mark.slow
 def test_latent_explorer_notebook_executes(tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOKS / "latent_explorer.ipynb", as_version=4)
@@ -32,14 +24,17 @@ def test_latent_explorer_notebook_executes(tmp_path: Path) -> None:
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     views = [o for c in code for o in c.outputs if VIEW in o.get("data", {})]
-    assert len(views) == 4  # VAE and beta-VAE, on MNIST and on dSprites
+    assert len(views) == 2  # the VAE's and the beta-VAE's explorers
     for output in views:  # the static fallback travels beside every live view
         png = Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"])))
         assert png.format == "PNG" and png.width > 600
     text = "".join(o.get("text", "") for c in code for o in c.outputs if o.get("name") == "stdout")
-    assert "posterior means of 2,000 examples of mnist" in text
+    assert "posterior means of 1,000 examples of mnist" in text
+    nll = re.search(r"held-out: -ELBO ([\d.]+) ± [\d.]+ nats, IW-NLL \(k=1000\) ([\d.]+)", text)
+    assert nll, text
+    assert 60 < float(nll.group(2)) <= float(nll.group(1)) + 1.0  # the IW bound is tighter (up to noise)
     assert "axes now: ['z[" in text
     totals = {name: float(kl) for name, kl in re.findall(r"(VAE|beta-VAE) *: total KL ([\d.]+) nats", text)}
     # beta = 4 presses the posterior towards the prior: less information in the code than the VAE's.
     assert totals["beta-VAE"] < totals["VAE"], totals
-    assert text.count("total KL") == 4
+    assert text.count("total KL") == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import runpy
 from pathlib import Path
 
 import nbclient
@@ -13,13 +12,6 @@ from PIL import Image
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def test_notebook_is_up_to_date_with_its_generator(tmp_path: Path) -> None:
-    build = runpy.run_path(str(NOTEBOOKS / "make_training_panel.py"))["build"]
-    rebuilt = build(tmp_path / "nb.ipynb")
-    assert rebuilt.read_text() == (NOTEBOOKS / "training_panel.ipynb").read_text(), (
-        "notebooks/training_panel.ipynb is stale: run notebooks/make_training_panel.py")
 
 
 def test_training_panel_notebook_executes(tmp_path: Path) -> None:
