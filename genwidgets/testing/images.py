@@ -22,6 +22,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ def _json_state(widget: Any, names: Any = None) -> dict[str, Any]:
 
 
 def render_widget(page: Any, widget: Any, *, width: int = 900, height: int = 700, timeout: float = 60.0,
-                  quiet_rounds: int = 3) -> Any:
+                  quiet_rounds: int = 3, hide: Iterable[str] = ()) -> Any:
     """Render ``widget``'s front end in a Playwright ``page`` and return the locator of its element.
 
     The page gets the widget's synced state and a model whose ``send``, ``set`` and
@@ -168,6 +169,8 @@ def render_widget(page: Any, widget: Any, *, width: int = 900, height: int = 700
         height: Viewport height in CSS pixels.
         timeout: Seconds to wait for both sides to be quiet.
         quiet_rounds: Rounds without traffic that count as quiet.
+        hide: CSS selectors of elements to hide (``visibility: hidden``, so the layout stays):
+            text that changes from run to run, such as timings.
 
     Raises:
         AssertionError: The page raised an error, or the widget never became quiet.
@@ -224,6 +227,8 @@ def render_widget(page: Any, widget: Any, *, width: int = 900, height: int = 700
     finally:
         del widget.send
         widget.unobserve(changed)
+    if hide:
+        page.add_style_tag(content=", ".join(hide) + " { visibility: hidden !important; }")
     if errors:
         raise AssertionError(f"{type(widget).__name__}'s front end failed:\n" + "\n".join(errors))
     return page.locator("#gw-root")

@@ -276,7 +276,7 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: 
         return None
     for side in (left, right):
         if isinstance(side, module.WidgetSnapshot):
-            return ["widget differs from its snapshot", *side.explain()]
+            return ["widget differs from its snapshot", *side.explain(colors=not config.option.no_colors)]
     return None
 
 

@@ -364,6 +364,7 @@ class WidgetSnapshot:
         self._names: dict[str, int] = {}
         self._options: dict[str, Any] = {}
         self.failures: list[str] = []
+        self._state_failed = False
 
     def __call__(self, *, name: str | None = None, hello: Mapping[str, Any] | None = HELLO) -> WidgetSnapshot:
         """Options for the next comparison only: its snapshot ``name``, the ``hello`` sent (None: state only)."""
@@ -382,9 +383,8 @@ class WidgetSnapshot:
             if not self._png(name=png_name) == png_bytes(array):
                 self.failures.append(f"image {path} ({_describe(array)}): no PNG snapshot [{png_name}], or it "
                                      "differs beyond the pixel tolerance")
-        if not self._state(name=name) == _Tree(tree):
-            self.failures.append("\n".join(str(line) for line in self._state.get_assert_diff()))
-        return not self.failures
+        self._state_failed = not self._state(name=name) == _Tree(tree)
+        return not (self.failures or self._state_failed)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -393,9 +393,21 @@ class WidgetSnapshot:
         self._names[widget] = n + 1
         return widget if n == 0 else f"{widget}.{n}"
 
-    def explain(self) -> list[str]:
-        """Why the last comparison failed, as lines (the pytest plugin shows them under the assert)."""
-        return [line for failure in self.failures for line in failure.splitlines()]
+    def explain(self, *, colors: bool = True) -> list[str]:
+        """Why the last comparison failed, as lines (the pytest plugin shows them under the assert).
+
+        The state's diff comes from syrupy (``-`` snapshot, ``+`` received); ``colors=False``
+        leaves out its terminal colours.
+        """
+        import contextlib
+
+        from syrupy.terminal import disable_color
+
+        lines = list(self.failures)
+        if self._state_failed:
+            with contextlib.nullcontext() if colors else disable_color():
+                lines += [str(line) for line in self._state.get_assert_diff()]
+        return lines
 
     def __repr__(self) -> str:
         return "WidgetSnapshot()"
