@@ -150,14 +150,15 @@ def test_labels_out_of_range_or_of_the_wrong_type_at_sampling():
         model.sample(3, labels=torch.tensor([0.5, 1.0, 2.0]))
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "unconditional families ignore labels= in sample/decode silently instead of refusing them "
-    "(plugins/genwidgets_models: the verbs accept and drop labels)"))
-def test_labels_given_to_an_unconditional_model_are_refused():
-    """Wanted: ``vae.sample(n, labels=...)`` raises DataError saying the model is not conditional."""
-    model = genwidgets.build_model("vae", genwidgets.load_data("ring").spec, preset="tiny")
-    with pytest.raises(DataError, match="not conditional"):
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_labels_given_to_an_unconditional_model_are_refused(family):
+    """Protects: ``sample``/``decode`` of an unconditional family refuse labels= with a DataError saying the
+    model is not conditional, instead of silently drawing from every class."""
+    model = genwidgets.build_model(family, genwidgets.load_data("ring").spec, preset="tiny")
+    with pytest.raises(DataError, match="is not conditional"):
         model.sample(3, labels=torch.tensor([0, 1, 2]))
+    with pytest.raises(DataError, match="is not conditional"):
+        model.decode(torch.zeros(3, model.latent_dim), labels=torch.tensor([0, 1, 2]))
 
 
 # ---- checkpoints ---------------------------------------------------------------------------------------

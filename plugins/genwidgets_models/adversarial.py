@@ -26,7 +26,7 @@ from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
 
 from . import inversion
-from .common import check_input, check_labels, check_latent, seeded
+from .common import check_input, check_labels, check_latent, refuse_labels, seeded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,8 +189,9 @@ class AdversarialModel(GenerativeModel):
 
     # ---- the verbs --------------------------------------------------------------------------------
     def _labels(self, labels: torch.Tensor | None, n: int, verb: str) -> torch.Tensor | None:
-        """Validated labels on the model's device for conditional families; None (ignored) otherwise."""
+        """Validated labels on the model's device for conditional families; refused for the others."""
         if not self.capabilities.conditional:
+            refuse_labels(labels, model=self.name, verb=verb)
             return None
         check_labels(labels, n, self.data_spec.num_classes, model=self.name, verb=verb)
         return labels.to(self.device)  # type: ignore[union-attr]

@@ -59,6 +59,18 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int,
     return nn.Sequential(*layers)
 
 
+def refuse_labels(labels: torch.Tensor | None, *, model: str, verb: str) -> None:
+    """Raise :class:`DataError` if ``labels`` are given to a family that is not conditional.
+
+    Dropping them silently would let a caller believe it asked for (say) a 7 and got one.
+    """
+    if labels is not None:
+        raise DataError(
+            f"{model}.{verb} got labels=..., but model {model!r} is not conditional and takes no class labels; "
+            "leave labels out, or train a conditional family (e.g. 'cgan') to choose the class"
+        )
+
+
 def check_labels(labels: torch.Tensor | None, n: int, num_classes: int | None, *, model: str, verb: str,
                  check_range: bool = True) -> None:
     """Raise :class:`DataError` unless ``labels`` are ``n`` class indices (N,) in ``[0, num_classes)``.

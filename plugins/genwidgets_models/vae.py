@@ -34,7 +34,7 @@ from genwidgets.errors import ConfigError, DataError
 from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
 
-from .common import check_input, check_latent, mlp, seeded
+from .common import check_input, check_latent, mlp, refuse_labels, seeded
 from .conv import ConvDecoder, ConvEncoder, image_geometry
 
 #: Lower bound on the Gaussian decoder's log-variance.
@@ -219,7 +219,8 @@ class VAE(GenerativeModel):
 
     # ---- the verbs --------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """The posterior mean (N, latent_dim) for data ``x`` (N, *shape); ``labels`` are ignored."""
+        """The posterior mean (N, latent_dim) for data ``x`` (N, *shape); a VAE takes no labels."""
+        refuse_labels(labels, model=self.name, verb="encode")
         check_input(x, self.data_spec, model=self.name, verb="encode")
         with self.runtime.inference():
             mean, _ = self.encoder(x.to(self.device))
@@ -241,6 +242,7 @@ class VAE(GenerativeModel):
 
     def decode(self, z: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
         """The decoder's mean for codes ``z`` (N, latent_dim): images in [0, 1] or points."""
+        refuse_labels(labels, model=self.name, verb="decode")
         check_latent(z, self.latent_dim, model=self.name, verb="decode")
         with self.runtime.inference():
             raw = self.decoder(z.to(self.device))
@@ -250,6 +252,7 @@ class VAE(GenerativeModel):
         self, n: int, *, z: torch.Tensor | None = None, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Decode ``n`` codes from the prior N(0, I) (or the given ``z``; ``n`` is then ignored)."""
+        refuse_labels(labels, model=self.name, verb="sample")
         if z is None:
             z = torch.randn(n, self.latent_dim, device=self.device)
         return self.decode(z)
