@@ -111,15 +111,8 @@ def test_a_failed_checkpoint_write_stops_the_run_with_a_clear_error_and_keeps_th
     assert resumed.step_count == 10
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Run has no option to keep training when a checkpoint write fails (issue 8: 'the run keeps going or "
-    "stops as configured'); a failed periodic save always fails the run (runtime/run.py _train_one -> save)"))
 def test_a_failed_checkpoint_write_can_be_configured_to_keep_training(tmp_path):
-    """Wanted: ``on_checkpoint_error="continue"`` reports the failure as an event and trains on."""
-    try:
-        genwidgets.train("vae", data="ring", preset="tiny", steps=1, start=False, on_checkpoint_error="continue")
-    except TypeError as exc:  # today: an unknown keyword of Run
-        raise AssertionError(f"Run has no on_checkpoint_error option: {exc}") from None
+    """Protects: with ``on_checkpoint_error="continue"`` a failed write is reported and training goes on."""
     result = _failing_write(tmp_path, on_checkpoint_error="continue")
     assert result["state"] == "finished" and result["step"] == 40
 
@@ -233,11 +226,8 @@ def test_a_plugin_model_raising_is_shown_and_everything_else_keeps_working(flaky
     healthy_panel.close()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "the run's error event does not name the plugin whose model raised (runtime/run.py _fail formats "
-    "'{type}: {message}' only); the registry knows it: get_registry().model_plugin(run.model.name)"))
 def test_a_plugin_model_error_names_the_plugin(flaky):
-    """Wanted: the panel's error line for a plugin's model names the plugin, e.g. "... (model 'flaky_vae' of
+    """Protects: the panel's error line for a plugin's model names the plugin, e.g. "... (model 'flaky_vae' of
     plugin 'acme-models')"."""
     from genwidgets.widgets import TrainingPanel
 
@@ -303,13 +293,9 @@ def test_keyboard_interrupt_in_wait_stops_the_run_with_a_final_checkpoint(tmp_pa
     assert read_checkpoint(final)[1]["step"] == run.step_count
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "run.wait() re-raises Ctrl-C before the run has stopped: on CPython 3.11 a KeyboardInterrupt inside "
-    "Thread.join() marks the still-running thread as stopped (threading._wait_for_tstate_lock releases the "
-    "thread's lock), so Run.stop()'s join returns at once; the loop stops and checkpoints a moment later. "
-    "Fix in runtime/run.py: wait for the state under _control, not Thread.join"))
 def test_keyboard_interrupt_in_wait_returns_only_once_stopped(tmp_path):
-    """Wanted: when the KeyboardInterrupt reaches the caller, the run is stopped and its final checkpoint written."""
+    """Protects: when the KeyboardInterrupt reaches the caller, the run is stopped and its final checkpoint
+    written (on CPython 3.11 an interrupt inside Thread.join marks a running thread as done)."""
     run = _interrupted_wait(tmp_path)
     state, checkpoints = run.state, list_checkpoints(tmp_path)
     _wait_for(lambda: run.state == "stopped", 30)  # let it finish before tmp_path goes

@@ -21,7 +21,7 @@ from .shutdown import close_at_exit
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["state", "metrics", "samples", "checkpoint", "error", "hparams"]
+EventKind = Literal["state", "metrics", "samples", "checkpoint", "error", "hparams", "warning"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +33,9 @@ class Event:
             floats averaged over the interval, ``steps_per_sec``), ``"samples"`` (data:
             ``images`` uint8 (N, H, W, C) or ``points`` float32 (N, D), ``labels``),
             ``"checkpoint"`` (data: ``path``), ``"error"`` (data: ``message``, ``error``
-            (the exception), ``traceback``), ``"hparams"`` (data: the changed fields).
+            (the exception), ``traceback``), ``"hparams"`` (data: the changed fields),
+            ``"warning"`` (data: ``message``; e.g. a checkpoint that could not be written while
+            ``on_checkpoint_error="continue"``).
         step: Number of completed training steps when the event was made.
         time: ``time.time()`` at publication.
         data: Kind-specific payload, described above.

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..data.base import GenData
-from ..errors import ConfigError, NonFiniteLossError, RunError
+from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RunError
 from ..images import to_uint8
 from . import checkpoint as ckpt
 from .events import Event, EventBus, Subscription
@@ -38,6 +38,20 @@ from .sampler import EpochSampler
 from .shutdown import RUNS, close_at_exit
 
 RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
+
+
+def _third_party_plugin(model_name: str) -> str | None:
+    """The plugin that registered ``model_name``, unless it ships with genwidgets (or is unregistered)."""
+    from ..hookspecs import PROJECT
+    from ..registry import get_registry
+
+    registry = get_registry()
+    try:
+        plugin = registry.model_plugin(model_name)
+    except Exception:  # noqa: BLE001 - a model built from a class that was never registered
+        return None
+    record = next((r for r in registry.list_plugins() if r.name == plugin), None)
+    return None if record is not None and record.distribution == PROJECT else plugin
 
 
 class Run:
@@ -58,6 +72,10 @@ class Run:
             for a registered data set.
         history_points: Bound on the metric history kept in memory (see MetricHistory).
         plugin_events: Forward events to plugins' ``on_train_event`` hooks (loggers).
+        on_checkpoint_error: What a checkpoint that cannot be written (disk full, permission
+            denied) does: ``"stop"`` fails the run with the error (default); ``"continue"``
+            publishes a ``warning`` event and trains on. Either way the previous checkpoint stays
+            whole (writes are atomic).
     """
 
     def __init__(
@@ -74,12 +92,16 @@ class Run:
         data_source: Mapping[str, Any] | None = None,
         history_points: int = 10_000,
         plugin_events: bool = True,
+        on_checkpoint_error: Literal["stop", "continue"] = "stop",
     ) -> None:
         for label, value in (("log_every", log_every), ("sample_every", sample_every)):
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{label} must be an integer >= 1, got {value!r}")
         if steps is not None and (not isinstance(steps, int) or steps < 0):
             raise ConfigError(f"steps must be an integer >= 0 or None, got {steps!r}")
+        if on_checkpoint_error not in ("stop", "continue"):
+            raise ConfigError(f"on_checkpoint_error must be 'stop' or 'continue', got {on_checkpoint_error!r}")
+        self.on_checkpoint_error = on_checkpoint_error
         if data.spec != model.data_spec:
             raise ConfigError(f"the model was built for data {model.data_spec} but the data is {data.spec}")
         self.model = model
@@ -95,6 +117,8 @@ class Run:
         self.history = MetricHistory(history_points)
         self.events = EventBus()
         self.error: BaseException | None = None
+        #: The error as one readable line (names the plugin of a third party's model), or "".
+        self.error_message = ""
         self.latest_metrics: dict[str, float] = {}
         self.latest_samples: Event | None = None
         self.last_checkpoint: Path | None = None
@@ -210,7 +234,11 @@ class Run:
                         break
                     self._thread.join(0.2 if remaining is None else min(0.2, remaining))
         except KeyboardInterrupt:
-            self.stop()
+            # Not Thread.join: on CPython 3.11 an interrupt inside join() marks the thread as done
+            # while it still runs; the run's own state says when it has really stopped.
+            self.stop(wait=False)
+            with self._control:
+                self._control.wait_for(lambda: self._state in ("stopped", "finished", "failed"), 60.0)
             raise
         self.events.flush(timeout=5.0)
         if self.error is not None:
@@ -291,7 +319,7 @@ class Run:
         try:
             self._flush_metrics()
             if self.out_dir is not None:
-                self.save()
+                self._save_as_configured()
         except BaseException as exc:  # noqa: BLE001
             self._fail(exc)
             return
@@ -322,8 +350,18 @@ class Run:
             self.publish_samples()
         if (self.out_dir is not None and self.checkpoint_every and self.step_count % self.checkpoint_every == 0
                 and self.step_count != self.steps):
-            self.save()
+            self._save_as_configured()
         return last
+
+    def _save_as_configured(self) -> None:
+        """Write a checkpoint; on failure stop the run or (``on_checkpoint_error="continue"``) warn and go on."""
+        try:
+            self.save()
+        except (CheckpointError, OSError) as exc:
+            if self.on_checkpoint_error != "continue":
+                raise
+            self.events.publish(Event("warning", self.step_count, {
+                "message": f"checkpoint at step {self.step_count} not written, training goes on: {exc}"}))
 
     def _check_finite(self, metrics: Mapping[str, Any]) -> None:
         bad = []
@@ -366,6 +404,10 @@ class Run:
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
         message = str(exc) if isinstance(exc, NonFiniteLossError) else f"{type(exc).__name__}: {exc}"
+        plugin = _third_party_plugin(self.model.name)
+        if plugin is not None:
+            message += f" (model {self.model.name!r} of plugin {plugin!r})"
+        self.error_message = message
         self.events.publish(Event("error", self.step_count, {
             "message": message, "error": exc,
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}))

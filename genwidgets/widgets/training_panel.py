@@ -138,7 +138,7 @@ class TrainingPanel(anywidget.AnyWidget):
             self.state = run.state
             self.last_checkpoint = str(run.last_checkpoint or "")
             if run.error is not None:
-                self.error = _error_line(run.error)
+                self.error = run.error_message or _error_line(run.error)
             self.progress = self._progress()
 
     def _on_event(self, event: Event) -> None:
@@ -160,6 +160,8 @@ class TrainingPanel(anywidget.AnyWidget):
                     self._pending_traits["hparams"] = {**current, **data}
                 elif kind == "checkpoint":
                     self._pending_traits["last_checkpoint"] = str(data["path"])
+                elif kind == "warning":
+                    self._pending_traits["notice"] = str(data.get("message", ""))
         self._coalescer.poke()
 
     def _progress(self) -> dict[str, Any]:
