@@ -48,3 +48,21 @@ def test_beta_vae_dsprites_notebook_measures_mig_for_both_models(tmp_path: Path)
     assert set(migs) == {"vae", "beta_vae"}, text
     assert all(0.0 <= float(v) <= 1.0 for v in migs.values())
     assert text.count("MIG per factor") == 2 and "orientation" in text
+
+
+@pytest.mark.slow
+def test_dcgan_cgan_notebook_measures_fid_with_its_floor(tmp_path: Path) -> None:
+    text = execute("dcgan_cgan.ipynb", tmp_path)
+    rows = re.findall(r"^(DCGAN|cGAN) +after \d+ steps: FID ([\d.]+) \(real-vs-real floor ([\d.]+)\)", text,
+                      flags=re.MULTILINE)
+    assert [r[0] for r in rows] == ["DCGAN", "cGAN"], text
+    assert all(float(fid) > float(floor) for _, fid, floor in rows)
+    assert "label accuracy" in text.split("cGAN", 1)[1]
+
+
+def test_plugin_tutorial_notebook_runs_the_installed_example(tmp_path: Path) -> None:
+    text = execute("writing_a_plugin.ipynb", tmp_path)
+    assert "entry point: example = genwidgets_example.plugin" in text
+    assert "registered: ['gaussian'] panels: ['gaussian_summary'] error: None" in text
+    assert "tabs: ['Training', 'Latent space', 'Fitted Gaussian (example)'] | errors: {}" in text
+    assert "gaussian passes all" in text
