@@ -14,9 +14,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import build_model, load_data, load_model, resume, train
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 from .config import ModelConfig, param
-from .data.base import Batch, DataSpec, GenData, TensorData
 from .errors import (
     CapabilityError,
     CheckpointError,
@@ -29,11 +30,20 @@ from .errors import (
     RunError,
 )
 from .hookspecs import hookimpl
-from .model import Capabilities, GenerativeModel
 from .registry import Registry, get_registry, reset_registry
-from .runtime.events import Event
-from .runtime.run import Run
-from .runtime.runtime import Runtime, available_devices, select_device
+
+if TYPE_CHECKING:
+    from .model import GenerativeModel
+
+# Names whose modules import torch load on first use: `import genwidgets` (and the pytest plugin
+# that every pytest session loads once genwidgets is installed) stays light.
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "build_model": ".api", "load_data": ".api", "load_model": ".api", "resume": ".api", "train": ".api",
+    "Batch": ".data.base", "DataSpec": ".data.base", "GenData": ".data.base", "TensorData": ".data.base",
+    "Capabilities": ".model", "GenerativeModel": ".model",
+    "Event": ".runtime.events", "Run": ".runtime.run",
+    "Runtime": ".runtime.runtime", "available_devices": ".runtime.runtime", "select_device": ".runtime.runtime",
+}, globals())
 
 
 def studio(*args: object, **kwargs: object) -> object:

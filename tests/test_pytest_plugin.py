@@ -63,6 +63,14 @@ def test_the_plugin_adds_no_heavy_imports_to_pytest_start_up() -> None:
     assert [m for m in added if m.startswith(heavy)] == ["genwidgets.testing.pytest_plugin"]
 
 
+def test_importing_genwidgets_and_its_pytest_plugin_does_not_import_torch() -> None:
+    """Every pytest session in an environment with genwidgets loads the plugin: it must not cost a torch import."""
+    code = ("import sys, genwidgets, genwidgets.testing.pytest_plugin; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy', 'genwidgets_models')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+
+
 def test_the_contract_option_collects_one_test_per_model_kind_and_check(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--genwidgets-contract=gaussian", "--genwidgets-contract-checks=class,outputs",
                                 "-v", "-p", "no:cacheprovider")

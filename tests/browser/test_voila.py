@@ -3,7 +3,8 @@
 The studio of a live 2-D GAN shows all three widgets as tabs. Each renders and round-trips an
 interaction through the kernel: pausing in the panel pauses the Python run (the panel then shows
 "paused" because the run said so), a drag on the explorer's map comes back as decoded outputs,
-and the heatmap keeps drawing frames the kernel computes while the run trains.
+the heatmap keeps drawing frames the kernel computes while the run trains, and choosing its
+latent-slice view in the browser comes back as a slice frame.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def test_voila_studio_every_widget_renders_and_round_trips(server_factory, page:
     first = int(heatmap.get_attribute("data-frame-step") or 0)
     page.wait_for_function(
         f"() => +document.querySelector('.gw-heatmap').dataset.frameStep > {first}")
+    # Switching to the latent slice in the browser -> the kernel computes a slice frame -> it is drawn.
+    heatmap.locator("select.gw-view-select").select_option("latent")
+    expect(heatmap).to_have_attribute("data-frame-view", "latent")
 
     # Voila's own page, not ours: its default template fetches Font Awesome from a CDN (the machine is
     # offline), and it loads Notebook 7's lab extension, which cannot find @jupyterlab/docregistry in
