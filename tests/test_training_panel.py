@@ -372,3 +372,39 @@ def test_max_rate_is_live(recording: None) -> None:
     panel.max_rate = 25
     assert panel._coalescer.max_rate == 25
     panel.close()
+
+
+class _SpreadMetric:
+    """A plugin with one metric: the spread of the model's samples (and one that always fails)."""
+
+    @gw.hookimpl
+    def register_metrics(self, register):
+        def spread(model, data, *, n, seed):
+            with torch.no_grad():
+                return {"std": float(model.sample(n).float().std()), "note": "not a number"}
+
+        def broken(model, data, *, n, seed):
+            raise RuntimeError("metric exploded")
+
+        register("spread", spread, description="std of samples")
+        register("broken", broken, description="always fails")
+
+
+def test_plugin_metrics_are_computed_live_and_plotted_beside_the_losses(recording):
+    """Protects: a plugin's registered metric shows in the panel as curves at its interval; a failing one
+    becomes a notice naming its plugin while training and the other curves go on."""
+    gw.get_registry().add_plugin(_SpreadMetric(), name="acme-metrics")
+    run = make_run(steps=12, model="gan", log_every=2, sample_every=4)
+    panel = TrainingPanel(run, metrics=["spread", "broken"], metric_every=4)
+    run.start().wait()
+    assert panel.wait_idle()
+    series = panel.feed.series
+    assert "spread.std" in series.columns and "spread.note" not in series.columns
+    spread = dict(zip(series.steps, series.values["spread.std"], strict=True))
+    assert all(np.isfinite(spread[s]) and spread[s] > 0 for s in (4, 8, 12))
+    assert all(np.isnan(spread[s]) for s in (2, 6, 10))
+    assert "metric 'broken' of plugin 'acme-metrics' failed: RuntimeError: metric exploded" in panel.notice
+    assert run.state == "finished"
+    with pytest.raises(gw.ConfigError, match="unknown plugin metrics"):
+        TrainingPanel(run, metrics=["nope"])
+    panel.close()

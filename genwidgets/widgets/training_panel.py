@@ -25,6 +25,7 @@ from ..errors import GenwidgetsError
 from ..runtime.events import Event
 from .bundle import bundle_path, esm
 from .feed import PanelFeed
+from .live_metrics import LiveMetrics
 from .samples import SampleFrame, frame_from_event, wants_reconstructions
 from .static_fallback import render_png
 from .throttle import Coalescer
@@ -65,6 +66,9 @@ class TrainingPanel(anywidget.AnyWidget):
         max_points: Bound on kept metric rows (default 10,000).
         reconstructions: Show fixed inputs and their reconstructions beside the samples; None
             (default) does so for autoencoders (see :func:`.samples.wants_reconstructions`).
+        metrics: Names of plugin metrics (``register_metrics``) to compute while the run trains
+            and plot beside the losses (as ``name.key`` curves; see :mod:`.live_metrics`).
+        metric_every: Steps between those computations (default: the run's ``sample_every``).
     """
 
     _esm = esm("training_panel")
@@ -97,8 +101,11 @@ class TrainingPanel(anywidget.AnyWidget):
                        "thinned by half when it is reached).").tag(sync=True)
 
     def __init__(self, run: Any, *, max_rate: float = 10.0, max_points: int = 10_000,
-                 reconstructions: bool | None = None, **kwargs: Any) -> None:
+                 reconstructions: bool | None = None, metrics: Sequence[str] = (),
+                 metric_every: int | None = None, **kwargs: Any) -> None:
+        live = LiveMetrics(run, list(metrics), every=metric_every or run.sample_every) if metrics else None
         super().__init__(max_rate=max_rate, uid=uuid.uuid4().hex, **kwargs)
+        self.live_metrics = live
         self.set_trait("max_points", max_points)
         self.run = run
         self._recon = wants_reconstructions(run.model) if reconstructions is None else reconstructions
@@ -145,7 +152,13 @@ class TrainingPanel(anywidget.AnyWidget):
         """Record one run event (in the subscription's delivery thread) and schedule an update."""
         kind, data = event.kind, event.data
         if kind == "metrics":
-            self.feed.add_metrics(event.step, data["values"])
+            values = data["values"]
+            if self.live_metrics is not None and self.live_metrics.due(event.step):
+                values = {**values, **self.live_metrics.compute()}
+                if self.live_metrics.errors:
+                    with self._traits_lock:
+                        self._pending_traits["notice"] = "; ".join(self.live_metrics.errors.values())
+            self.feed.add_metrics(event.step, values)
         elif kind == "samples":
             self.feed.add_samples(frame_from_event(self.run, event.step, data, recon=self._recon))
         else:

@@ -1,0 +1,79 @@
+"""Plugin metrics (``register_metrics``) computed while a run trains, for the training panel's curves.
+
+A metric registered by a plugin is ordinarily run by :func:`genwidgets.metrics.evaluate` on a
+checkpoint. A panel asked to show it live computes it at the run's logging steps (every
+``every`` steps) on a frozen copy of the model, taken between two steps, so training waits only
+for the copy; the metric's numbers join that step's metric row as ``name.key`` columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class LiveMetrics:
+    """Compute registered plugin metrics on a run's model at a fixed interval.
+
+    Args:
+        names: Registered metric names (``register_metrics``); each must apply to the run's model and data.
+        every: Steps between computations (a multiple of the run's ``log_every`` to line up with its rows).
+        n: Examples each computation uses (small: it runs beside training).
+    """
+
+    def __init__(self, run: Any, names: Sequence[str], *, every: int, n: int = 500) -> None:
+        from ..registry import get_registry
+
+        registry = get_registry()
+        known = {m.name: m for m in registry.list_metrics()}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(f"unknown plugin metrics {unknown}; registered: {sorted(known) or 'none'}")
+        self.entries = [known[name] for name in names]
+        for entry in self.entries:
+            reason = entry.reason_not_applicable(run.model, run.data)
+            if reason is not None:
+                raise ConfigError(f"metric {entry.name!r} (plugin {entry.plugin!r}) does not apply: {reason}")
+        if every < 1:
+            raise ConfigError(f"metric_every must be >= 1, got {every}")
+        self.run, self.every, self.n = run, int(every), int(n)
+        #: The newest failure of each metric, naming its plugin (empty when none failed).
+        self.errors: dict[str, str] = {}
+
+    def due(self, step: int) -> bool:
+        """Whether the metrics are computed for the row logged at ``step``."""
+        return bool(self.entries) and (step % self.every == 0 or step == self.run.steps)
+
+    def compute(self) -> dict[str, float]:
+        """Every metric on a frozen copy of the model now: ``{"name.key": value}`` for numeric results."""
+        from ..explore.model_view import frozen_copy
+
+        with self.run.between_steps():
+            model = frozen_copy(self.run.model)
+        values: dict[str, float] = {}
+        for entry in self.entries:
+            try:
+                result = entry.compute(model, self.run.data, n=self.n, seed=0)
+            except Exception as exc:  # noqa: BLE001 - a plugin's metric must not take the panel down
+                self.errors[entry.name] = (f"metric {entry.name!r} of plugin {entry.plugin!r} failed: "
+                                           f"{type(exc).__name__}: {exc}")
+                log.warning("genwidgets: %s", self.errors[entry.name])
+                continue
+            self.errors.pop(entry.name, None)
+            values.update(_numbers(entry.name, result))
+        return values
+
+
+def _numbers(prefix: str, result: Any) -> dict[str, float]:
+    if isinstance(result, Mapping):
+        return {f"{prefix}.{key}": float(value) for key, value in result.items()
+                if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)}
+    if isinstance(result, int | float) and not isinstance(result, bool):
+        return {prefix: float(result)}
+    return {}
