@@ -8,10 +8,12 @@
 import css from "./latent_explorer.css";
 import { listen, type AnyModel, type Buffers } from "./lib/anywidget";
 import { el, nonce } from "./lib/dom";
+import { ExplorerPaths, type PathMsg, type TraversalMsg } from "./lib/explorer_paths";
+import { ExplorerToolbar } from "./lib/explorer_toolbar";
 import { LatentMapPlot } from "./lib/latent_map_plot";
 import { LatentSliders } from "./lib/latent_sliders";
 import { toTypedArray, type WireArray } from "./lib/ndarray";
-import { drawPointOutputs } from "./lib/point_view";
+import { drawScaled, scaleCanvas } from "./lib/output_canvas";
 import { RequestPacer } from "./lib/request_pacer";
 import { drawGrid } from "./lib/sample_view";
 import { unpack } from "./lib/wire";
@@ -21,8 +23,6 @@ interface OutputMsg {
   seq: number; ack: number; output: WireArray; z: WireArray; point: WireArray; base_index: number | null;
   picked?: boolean;
 }
-interface TraversalMsg { outputs: WireArray; dims: number[]; scores: number[]; measure: string; values: WireArray }
-interface PathMsg { outputs: WireArray; mode: string }
 
 interface Store {
   map: MapMsg | null;
@@ -77,20 +77,6 @@ function initialize({ model }: { model: AnyModel }): () => void {
   };
 }
 
-/** Draw outputs (images or points) on a canvas, `cols` per row. */
-function drawOutputs(canvas: HTMLCanvasElement, outputs: WireArray, cols: number, reference: WireArray | null): boolean {
-  return outputs.dtype === "uint8" ? drawGrid(canvas, outputs, cols)
-    : drawPointOutputs(canvas, outputs, reference, cols);
-}
-
-/** CSS size of a canvas of images: small images are scaled up by whole factors (pixelated). */
-function scaleCanvas(canvas: HTMLCanvasElement, imageSide: number, target: number): number {
-  const factor = Math.max(1, Math.floor(target / Math.max(imageSide, 1)));
-  canvas.style.width = `${canvas.width * factor}px`;
-  canvas.style.height = `${canvas.height * factor}px`;
-  return factor;
-}
-
 function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
   const s = store(model);
   const cleanups: (() => void)[] = [];
@@ -101,23 +87,9 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   const title = el("span", "gw-title", header);
   const info = el("span", "gw-map-info", header);
 
-  const toolbar = el("div", "gw-toolbar", root);
-  const projLabel = el("label", "", toolbar);
-  projLabel.append("map ");
-  const proj = el("select", "gw-projection", projLabel);
-  const dimX = el("select", "gw-dim-x", toolbar);
-  const dimY = el("select", "gw-dim-y", toolbar);
-  const fillLabel = el("label", "", toolbar);
-  fillLabel.append("other components ");
-  const fill = el("select", "gw-fill", fillLabel);
-  for (const [v, text] of [["nearest", "from nearest point"], ["zero", "zero (map centre)"]]) {
-    const o = el("option", "", fill);
-    o.value = v;
-    o.textContent = text;
-  }
-  const classLabel = el("label", "gw-class-label", toolbar);
-  classLabel.append("class ");
-  const classSelect = el("select", "gw-class", classLabel);
+  const notice = el("div", "gw-notice");
+  const toolbar = new ExplorerToolbar(model, (text) => { notice.textContent = text; });
+  root.appendChild(toolbar.el);
 
   const body = el("div", "gw-body", root);
   const mapBox = el("div", "gw-map-box", body);
@@ -134,28 +106,8 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   const sliders = new LatentSliders((dim, value, final) => s.pacer.request({ op: "slide", dim, value, final }));
   side.appendChild(sliders.el);
 
-  const paths = el("div", "gw-paths", root);
-  const interpBar = el("div", "gw-toolbar", paths);
-  const setA = el("button", "gw-btn gw-btn-a", interpBar);
-  setA.textContent = "A ← current";
-  const setB = el("button", "gw-btn gw-btn-b", interpBar);
-  setB.textContent = "B ← current";
-  const mode = el("select", "gw-interp-mode", interpBar);
-  for (const m of ["linear", "spherical"]) {
-    const o = el("option", "", mode);
-    o.value = o.textContent = m;
-  }
-  const interpolate = el("button", "gw-btn gw-btn-interpolate", interpBar);
-  interpolate.textContent = "interpolate A → B";
-  const ends = el("span", "gw-caption gw-ends", interpBar);
-  const interpCanvas = el("canvas", "gw-interp-canvas", paths);
-  interpCanvas.hidden = true; // until the first interpolation arrives
-  const interpCaption = el("div", "gw-caption", paths);
-  const travBox = el("div", "gw-traversal", paths);
-  const travLabels = el("div", "gw-traversal-labels", travBox);
-  const travCanvas = el("canvas", "gw-traversal-canvas", travBox);
-  const travCaption = el("div", "gw-caption gw-traversal-caption", paths);
-  const notice = el("div", "gw-notice", root);
+  const paths = new ExplorerPaths(model, root);
+  root.append(paths.el, notice);
 
   const plot = new LatentMapPlot(mapDiv, {
     probe: (x, y, final) => {
@@ -196,41 +148,8 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     info.textContent = `${mi.description ?? ""} · ${mi.projection ?? ""}${step}`;
     fillNote.textContent = `probe: click or drag on the map; ${model.get("fill_note") ?? ""}`;
     notice.textContent = model.get("notice") ?? "";
-    const d = Number(model.get("latent_dim") ?? 0);
-    const dims = (model.get("dims") ?? []) as number[];
-    if (proj.options.length === 0) {
-      for (const [v, text] of [["pca", "PCA"], ["dims", "two dimensions"]]) {
-        const o = el("option", "", proj);
-        o.value = v;
-        o.textContent = text;
-      }
-      for (const sel of [dimX, dimY]) {
-        for (let i = 0; i < d; i++) {
-          const o = el("option", "", sel);
-          o.value = String(i);
-          o.textContent = `z[${i}]`;
-        }
-      }
-    }
-    proj.value = dims.length === 2 ? "dims" : "pca";
-    dimX.hidden = dimY.hidden = dims.length !== 2;
-    if (dims.length === 2) { dimX.value = String(dims[0]); dimY.value = String(dims[1]); }
-    proj.disabled = d < 2;
-    fill.value = model.get("fill") ?? "nearest";
-    const names = (model.get("class_names") ?? []) as string[];
-    classLabel.hidden = names.length === 0;
-    if (classSelect.options.length !== names.length) {
-      classSelect.replaceChildren();
-      names.forEach((name, i) => {
-        const o = el("option", "", classSelect);
-        o.value = String(i);
-        o.textContent = name;
-      });
-    }
-    classSelect.value = String(model.get("label") ?? -1);
-    mode.value = model.get("interp_mode") ?? "linear";
-    const e = model.get("endpoints") ?? {};
-    ends.textContent = `A: ${e.a ?? "unset"} · B: ${e.b ?? "unset"}`;
+    toolbar.sync();
+    paths.sync();
     sliders.sync({ dims: model.get("slider_dims") ?? [], scores: model.get("slider_scores") ?? [],
       measure: model.get("slider_measure") ?? "", span: Number(model.get("span") ?? 3) }, model.get("z") ?? []);
   };
@@ -244,10 +163,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     }
     if ((what === "output" || what === "all") && s.output) {
       const o = s.output;
-      if (drawOutputs(output, o.output, 1, s.map?.data_points ?? null)) {
-        if (o.output.dtype === "uint8") scaleCanvas(output, Math.max(o.output.shape[1], o.output.shape[2]), 168);
-        else output.style.width = output.style.height = "";
-      }
+      drawScaled(output, o.output, 1, s.map?.data_points ?? null, 168);
       const p = toTypedArray(o.point) as Float32Array;
       plot.setProbe([p[0], p[1]]);
       outputCaption.textContent = o.base_index === null ? "decoded current z"
@@ -257,35 +173,10 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
       root.dataset.outputSeq = String(o.seq);
     }
     if ((what === "traversal" || what === "all") && s.traversal) {
-      const t = s.traversal;
-      const steps = t.values.shape[0];
-      if (drawOutputs(travCanvas, t.outputs, steps, s.map?.data_points ?? null)) {
-        const image = t.outputs.dtype === "uint8";
-        const factor = image ? scaleCanvas(travCanvas, Math.max(t.outputs.shape[1], t.outputs.shape[2]), 48) : 1;
-        if (!image) travCanvas.style.width = travCanvas.style.height = "";
-        travLabels.replaceChildren();
-        const rowHeight = image ? (t.outputs.shape[1] + 1) * factor : 0;
-        t.dims.forEach((dim, i) => {
-          const label = el("div", "gw-traversal-label", travLabels);
-          label.textContent = `z[${dim}] ${t.scores[i] !== undefined ? t.scores[i].toPrecision(2) : ""}`;
-          if (rowHeight) label.style.height = `${rowHeight}px`;
-        });
-        travLabels.style.paddingTop = image ? `${factor}px` : "0";
-      }
-      const span = Number(model.get("span") ?? 3).toFixed(1);
-      travCaption.textContent = `traversal around current z: one row per dimension (ranked by ${t.measure}), `
-        + `each swept over [-${span}, ${span}] with the others fixed`;
-      root.dataset.traversalRows = String(t.dims.length);
+      paths.drawTraversal(s.traversal, s.map?.data_points ?? null);
     }
     if ((what === "interpolation" || what === "all") && s.interpolation) {
-      const path = s.interpolation;
-      if (drawOutputs(interpCanvas, path.outputs, path.outputs.shape[0], s.map?.data_points ?? null)
-        && path.outputs.dtype === "uint8") {
-        scaleCanvas(interpCanvas, Math.max(path.outputs.shape[1], path.outputs.shape[2]), 48);
-      }
-      interpCanvas.hidden = false;
-      interpCaption.textContent = `${path.mode} interpolation from A to B (${path.outputs.shape[0]} steps)`;
-      root.dataset.interpolation = path.mode;
+      paths.drawInterpolation(s.interpolation, s.map?.data_points ?? null);
     }
   };
 
@@ -293,26 +184,6 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     "interp_mode", "endpoints", "slider_dims", "slider_scores", "slider_measure", "span", "z", "latent_dim"]) {
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
-  const save = (name: string, value: unknown) => { model.set(name, value); model.save_changes(); };
-  proj.addEventListener("change", () => {
-    const d = Number(model.get("latent_dim") ?? 0);
-    const top = (model.get("slider_dims") ?? []) as number[];
-    save("dims", proj.value === "pca" ? [] : [top[0] ?? 0, top[1] ?? Math.min(1, d - 1)]);
-  });
-  const saveDims = () => {
-    const x = Number(dimX.value), y = Number(dimY.value);
-    if (x !== y) save("dims", [x, y]);
-    else notice.textContent = "choose two different dimensions for the map's axes";
-  };
-  dimX.addEventListener("change", saveDims);
-  dimY.addEventListener("change", saveDims);
-  fill.addEventListener("change", () => save("fill", fill.value));
-  classSelect.addEventListener("change", () => save("label", Number(classSelect.value)));
-  mode.addEventListener("change", () => save("interp_mode", mode.value));
-  setA.addEventListener("click", () => model.send({ op: "endpoint", which: "a" }));
-  setB.addEventListener("click", () => model.send({ op: "endpoint", which: "b" }));
-  interpolate.addEventListener("click", () => model.send({ op: "interpolate" }));
-
   s.listeners.add(syncStore);
   cleanups.push(() => s.listeners.delete(syncStore));
   const resize = new ResizeObserver(() => plot.resize());
