@@ -13,6 +13,7 @@ from .errors import CheckpointError, ConfigError, GenwidgetsError, PluginError
 from .model import GenerativeModel
 from .registry import get_registry
 from .runtime import checkpoint as ckpt
+from .runtime import distributed
 from .runtime.run import Run
 from .runtime.runtime import Runtime
 
@@ -101,6 +102,9 @@ def train(
         **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ... (see Run).
     """
     dataset = load_data(data, labels=labels, **dict(data_options or {}))
+    dist_info = distributed.from_env()
+    if device is None and dist_info is not None:  # under torchrun: this rank's GPU (or the CPU)
+        device = distributed.device_for(dist_info)
     if isinstance(model, GenerativeModel):
         built = model
     else:

@@ -95,14 +95,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = gw.train(args.model, data=args.data, steps=args.steps, config=config, preset=args.preset,
                        out=out, device=args.device, start=False, log_every=args.log_every,
                        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
+    main_rank = run.dist is None or run.dist.is_main  # under torchrun, rank 0 reports and writes figures
+    if not main_rank:
+        args.quiet = True
     writer = SampleWriter(out)
-    run.subscribe(writer, kinds=["samples"])
+    if main_rank:
+        run.subscribe(writer, kinds=["samples"])
     rt = run.runtime.describe()
-    print(f"training {run.model.name} on {run.data_source.get('name')} ({len(run.data)} examples) "
-          f"on {rt['device']} ({rt['precision']}, {rt['num_threads']} threads) -> {out}", file=sys.stderr)
+    ranks = f", rank 0 of {run.dist.world_size} (DDP)" if run.dist is not None else ""
+    if main_rank:
+        print(f"training {run.model.name} on {run.data_source.get('name')} ({len(run.data)} examples) "
+              f"on {rt['device']} ({rt['precision']}, {rt['num_threads']} threads{ranks}) -> {out}", file=sys.stderr)
     run.start()
     follow_progress(run, quiet=args.quiet)
     run.wait()
+    if not main_rank:
+        return 0
     writer.flush()
     figures = write_final_figures(run, out)
     summary = {"model": run.model.name, "data": run.data_source.get("name"), "steps": run.step_count,

@@ -31,6 +31,7 @@ from ..data.base import GenData
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RunError
 from ..images import to_uint8
 from . import checkpoint as ckpt
+from . import distributed
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
 from .rng import capture_rng, restore_rng
@@ -113,7 +114,17 @@ class Run:
         self.checkpoint_every, self.keep_checkpoints = checkpoint_every, keep_checkpoints
         self.data_source = dict(data_source or {"name": getattr(data, "name", "data"), "options": {}})
         self.step_count = 0
-        self.sampler = EpochSampler(len(data), model.config.batch_size, seed=model.config.seed)
+        #: Where this process sits in a torchrun job (None in a single process); see :mod:`.distributed`.
+        self.dist = distributed.from_env()
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        if self.dist is not None:
+            distributed.check_supported(model)
+            if model.config.batch_size % world:
+                raise ConfigError(f"batch_size {model.config.batch_size} (the global batch) must divide evenly "
+                                  f"over {world} processes")
+            plugin_events = plugin_events and self.dist.is_main  # one logger, not one per rank
+        self.sampler = EpochSampler(len(data), model.config.batch_size, seed=model.config.seed,
+                                    rank=rank, world_size=world)
         self.history = MetricHistory(history_points)
         self.events = EventBus()
         self.error: BaseException | None = None
@@ -147,6 +158,9 @@ class Run:
         self._display_panel: Any = None
         if plugin_events:
             self._connect_plugins()
+        if self.dist is not None:
+            distributed.init_process_group(self.runtime.device)
+            distributed.wrap_networks(model, self.runtime.device, self.dist)
 
     # ---- state ----------------------------------------------------------------------------
     @property
@@ -434,7 +448,7 @@ class Run:
     # ---- checkpoints ----------------------------------------------------------------------
     def checkpoint_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything needed to resume exactly: (tensors, json)."""
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        tensors = {f"model.{k}": v for k, v in distributed.plain_state_dict(self.model).items()}
         optim_meta = {}
         for name, opt in self.model.optimizers.items():
             t, meta = ckpt.optimizer_to_flat(name, opt)
@@ -478,6 +492,8 @@ class Run:
         """
         if path is None and self.out_dir is None:
             raise RunError("this run has no out_dir; pass a path: run.save('my-checkpoint')")
+        if self.dist is not None and not self.dist.is_main:
+            return None  # type: ignore[return-value]  # rank 0 writes the (identical) state
         with self._step_lock:
             target = Path(path) if path is not None else (
                 self.out_dir / "checkpoints" / ckpt.checkpoint_name(self.step_count))  # type: ignore[operator]
@@ -500,7 +516,7 @@ class Run:
         """Restore model, optimizers, counters, data order and RNG from a checkpoint."""
         with self._step_lock:
             model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-            self.model.load_state_dict(model_sd)
+            distributed.load_plain_state_dict(self.model, model_sd)
             for name, opt in self.model.optimizers.items():
                 ckpt.optimizer_from_flat(name, opt, tensors, state["optimizers"][name])
             self.sampler.load_state_dict(dict(tensors), state["sampler"])

@@ -17,9 +17,11 @@ class EpochSampler:
     unless the data set is smaller than one batch, in which case every batch is the whole set.
     """
 
-    def __init__(self, size: int, batch_size: int, *, seed: int = 0) -> None:
+    def __init__(self, size: int, batch_size: int, *, seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
         if size <= 0:
             raise ValueError("cannot sample batches from an empty data set")
+        # Under DDP every rank walks the same shuffled order; each takes its slice of each global batch.
+        self.rank, self.world_size = rank, world_size
         self.size = size
         self.batch_size = min(batch_size, size)
         self._gen = torch.Generator().manual_seed(seed)
@@ -29,7 +31,7 @@ class EpochSampler:
         self._perm = torch.randperm(size, generator=self._gen)
 
     def next_indices(self) -> torch.Tensor:
-        """The indices of the next batch (a 1-D int64 CPU tensor)."""
+        """The indices of the next batch (a 1-D int64 CPU tensor); this rank's slice of it under DDP."""
         if self.position + self.batch_size > self.size:
             self.epoch += 1
             self.position = 0
@@ -37,7 +39,7 @@ class EpochSampler:
             self._perm = torch.randperm(self.size, generator=self._gen)
         idx = self._perm[self.position : self.position + self.batch_size]
         self.position += self.batch_size
-        return idx
+        return idx[self.rank :: self.world_size] if self.world_size > 1 else idx
 
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """(tensors, json) for a checkpoint."""

@@ -1,0 +1,121 @@
+"""Training under ``torchrun``: PyTorch's DistributedDataParallel, one process per device.
+
+    torchrun --nproc_per_node=2 -m genwidgets train dcgan --data mnist --steps 2000 --out runs/ddp
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) a :class:`~genwidgets.runtime.run.Run`:
+
+* joins the process group (NCCL on CUDA, gloo on CPU) and places the model on ``cuda:LOCAL_RANK``;
+* wraps each network of the model (every direct submodule with trainable parameters: a GAN's
+  generator and discriminator, a VAE's encoder and decoder) in ``DistributedDataParallel``, so
+  the model's own ``train_step`` (two optimisers for a GAN) runs unchanged and gradients are
+  all-reduced in its ``backward`` calls;
+* gives each rank its slice of every global batch (the config's ``batch_size`` is the global
+  batch; each rank draws ``batch_size / world_size`` of the same shuffled order), so one step
+  means what it means in a single process;
+* lets only rank 0 write checkpoints and forward events to plugins (loggers); checkpoints hold
+  the plain (unwrapped) state, loadable anywhere.
+
+Batch norm: converted to ``SyncBatchNorm`` on CUDA (statistics over the global batch). On CPU
+(gloo has no SyncBatchNorm) each rank normalises its own slice and keeps its own running
+statistics; rank 0's are saved. Buffers are not broadcast in forward passes, so rank 0 can draw
+its sample grids alone without a collective call.
+
+Limits: families whose ``train_step`` runs a network forward more than once before one backward
+(``d_steps`` > 1, WGAN-GP's critic loop and gradient penalty) are refused under DDP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..errors import ConfigError
+
+# No buffer broadcast in forward passes (rank 0 draws sample grids alone). torch >= 2.13 names it
+# forward_sync_buffers (buffers are still synced once when wrapping); older versions broadcast_buffers.
+_NO_FORWARD_BUFFER_SYNC = ({"forward_sync_buffers": False}
+                           if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
+                           else {"broadcast_buffers": False})
+
+
+@dataclasses.dataclass(frozen=True)
+class DistInfo:
+    """Where the current process sits in a ``torchrun`` job."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0 (checkpoints, events, output)."""
+        return self.rank == 0
+
+
+def from_env() -> DistInfo | None:
+    """The job this process belongs to (from torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``), or None."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return None
+    return DistInfo(rank=int(os.environ.get("RANK", "0")), world_size=world,
+                    local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def device_for(info: DistInfo) -> str | None:
+    """The device this rank trains on: ``cuda:LOCAL_RANK`` when CUDA is available, else None (CPU)."""
+    return f"cuda:{info.local_rank}" if torch.cuda.is_available() else None
+
+
+def init_process_group(device: torch.device) -> None:
+    """Join the job's process group (once): NCCL for CUDA devices, gloo otherwise."""
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+
+
+def check_supported(model: Any) -> None:
+    """Refuse families that DDP cannot wrap as they are (several forwards before one backward)."""
+    d_steps = getattr(model.config, "d_steps", 1)
+    if d_steps != 1 or getattr(model.config, "gp_weight", None):
+        raise ConfigError(
+            f"model {model.name!r} runs its networks several times before one backward (d_steps={d_steps}"
+            f"{', a gradient penalty' if getattr(model.config, 'gp_weight', None) else ''}), which "
+            "DistributedDataParallel does not support; train it in one process, or set d_steps=1")
+
+
+def wrap_networks(model: nn.Module, device: torch.device, info: DistInfo) -> None:
+    """Wrap each trainable direct submodule of ``model`` in DistributedDataParallel, in place."""
+    for name, child in list(model.named_children()):
+        if not any(p.requires_grad for p in child.parameters()) or isinstance(child, DistributedDataParallel):
+            continue
+        if device.type == "cuda":
+            child = nn.SyncBatchNorm.convert_sync_batchnorm(child)
+        ids = [device.index] if device.type == "cuda" else None
+        setattr(model, name, DistributedDataParallel(child, device_ids=ids, **_NO_FORWARD_BUFFER_SYNC))
+
+
+def plain_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model.state_dict()`` with the ``module.`` level of wrapped networks removed (loadable anywhere)."""
+    wrapped = {name for name, child in model.named_children() if isinstance(child, DistributedDataParallel)}
+    out = {}
+    for key, value in model.state_dict().items():
+        head, _, rest = key.partition(".")
+        if head in wrapped and rest.startswith("module."):
+            key = f"{head}.{rest[len('module.'):]}"
+        out[key] = value
+    return out
+
+
+def load_plain_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load a plain state (from :func:`plain_state_dict` or a single-process run) into ``model``, wrapped or not."""
+    wrapped = {name for name, child in model.named_children() if isinstance(child, DistributedDataParallel)}
+    if wrapped:
+        state = {(f"{head}.module.{rest}" if head in wrapped else key): value
+                 for key, value in state.items() for head, _, rest in [key.partition(".")]}
+    model.load_state_dict(state)
