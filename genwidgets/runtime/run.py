@@ -158,6 +158,7 @@ class Run:
         self._display_panel: Any = None
         if plugin_events:
             self._connect_plugins()
+        self.runtime.prepare_model(model)
         if self.dist is not None:
             distributed.init_process_group(self.runtime.device)
             distributed.wrap_networks(model, self.runtime.device, self.dist)
@@ -346,7 +347,7 @@ class Run:
         self._apply_hparams()
         t0 = time.perf_counter()
         batch = self.data.get_batch(self.sampler.next_indices())
-        batch = batch.to(self.runtime.device, non_blocking=True)
+        batch = self.runtime.move_batch(batch)
         metrics = self.model.train_step(batch)
         self.step_count += 1
         self._interval_steps += 1

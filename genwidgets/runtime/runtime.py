@@ -170,6 +170,13 @@ class Runtime:
         return {"device": str(self.device), "precision": self.precision, "num_threads": self.num_threads,
                 "seed": self.seed, "torch": torch.__version__}
 
+    def move_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        """Move one training batch to this runtime's device (a no-op when it is already there)."""
+        return batch.to(self.device, non_blocking=True)
+
+    def prepare_model(self, model: torch.nn.Module) -> None:
+        """Apply device-specific speed settings to a model before it trains (none yet)."""
+
     @contextlib.contextmanager
     def inference(self) -> Iterator[None]:
         """``torch.no_grad`` plus autocast, for sampling and scoring."""
