@@ -42,6 +42,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Batch": ".data.base", "DataSpec": ".data.base", "GenData": ".data.base", "TensorData": ".data.base",
     "Capabilities": ".model", "GenerativeModel": ".model",
     "Event": ".runtime.events", "Run": ".runtime.run",
+    "LaunchedRun": ".runtime.launched", "launch": ".runtime.launched",
     "Runtime": ".runtime.runtime", "available_devices": ".runtime.runtime", "select_device": ".runtime.runtime",
 }, globals())
 
@@ -79,7 +80,8 @@ def list_datasets() -> list[dict]:
 __all__ = [
     "Batch", "Capabilities", "CapabilityError", "CheckpointError", "ConfigError", "DataError", "DataSpec",
     "DeviceError", "Event", "GenData", "GenerativeModel", "GenwidgetsError", "ModelConfig", "NonFiniteLossError",
-    "PluginError", "Registry", "Run", "RunError", "Runtime", "TensorData", "__version__", "available_devices",
+    "LaunchedRun", "PluginError", "Registry", "Run", "RunError", "Runtime", "TensorData", "__version__",
+    "available_devices",
     "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
-    "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "studio", "train",
+    "launch", "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "studio", "train",
 ]

@@ -20,6 +20,10 @@ Batch norm: converted to ``SyncBatchNorm`` on CUDA (statistics over the global b
 statistics; rank 0's are saved. Buffers are not broadcast in forward passes, so rank 0 can draw
 its sample grids alone without a collective call.
 
+Control: before every step rank 0 broadcasts its pause/stop flags and any live hyperparameter
+edits over a gloo group on the CPU (:func:`broadcast_control`, JSON bytes, a few microseconds),
+so every rank pauses, stops and changes a learning rate at the same step.
+
 Limits: families whose ``train_step`` runs a network forward more than once before one backward
 (``d_steps`` > 1, WGAN-GP's critic loop and gradient penalty) are refused under DDP.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import os
 from typing import Any
 
@@ -119,3 +124,42 @@ def load_plain_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> N
         state = {(f"{head}.module.{rest}" if head in wrapped else key): value
                  for key, value in state.items() for head, _, rest in [key.partition(".")]}
     model.load_state_dict(state)
+
+
+def control_group() -> Any:
+    """A process group on the CPU for control messages (pause, stop, edits), so they never touch the GPU.
+
+    The default group when it already uses gloo; a new gloo group otherwise. Call on every rank.
+    """
+    if dist.get_backend() == "gloo":
+        return None
+    return dist.new_group(backend="gloo")
+
+
+def broadcast_control(flags: list[bool], edits: dict[str, Any], group: Any) -> tuple[list[bool], dict[str, Any]]:
+    """Give every rank rank 0's control ``flags`` and hyperparameter ``edits`` (JSON, never pickle).
+
+    One small int64 broadcast per call, plus one byte broadcast when there are edits. The
+    arguments of other ranks are ignored; every rank returns rank 0's values.
+    """
+    payload = json.dumps(edits).encode() if edits else b""
+    head = torch.tensor([int(f) for f in flags] + [len(payload)], dtype=torch.int64)
+    dist.broadcast(head, src=0, group=group)
+    values = head.tolist()
+    size = values[-1]
+    if size:
+        buffer = (torch.frombuffer(bytearray(payload), dtype=torch.uint8) if len(payload) == size
+                  else torch.empty(size, dtype=torch.uint8))
+        dist.broadcast(buffer, src=0, group=group)
+        edits = json.loads(bytes(buffer.tolist()))
+    else:
+        edits = {}
+    return [bool(v) for v in values[:-1]], edits
+
+
+def gather_pids(group: Any = None) -> list[int]:
+    """Every rank's process id, in rank order (call on every rank)."""
+    mine = torch.tensor([os.getpid()], dtype=torch.int64)
+    out = [torch.zeros(1, dtype=torch.int64) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, mine, group=group)
+    return [int(t) for t in out]

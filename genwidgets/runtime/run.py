@@ -148,6 +148,8 @@ class Run:
         self._pause_requested = False
         self._stop_requested = False
         self._pending_hparams: dict[str, Any] = {}
+        self._pause_at: int | None = None
+        self._control_group: Any = None
         self._thread: threading.Thread | None = None
         self._acc: dict[str, torch.Tensor] = {}
         self._acc_n = 0
@@ -161,6 +163,7 @@ class Run:
         self.runtime.prepare_model(model)
         if self.dist is not None:
             distributed.init_process_group(self.runtime.device)
+            self._control_group = distributed.control_group()
             distributed.wrap_networks(model, self.runtime.device, self.dist)
 
     # ---- state ----------------------------------------------------------------------------
@@ -219,9 +222,12 @@ class Run:
             if wait:
                 self._control.wait_for(lambda: self._state != "running" or not self.is_alive, timeout)
 
-    def resume(self) -> None:
-        """Continue a paused run."""
+    def resume(self, steps: int | None = None) -> None:
+        """Continue a paused run; with ``steps``, pause again after that many more steps."""
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise ConfigError(f"steps must be an integer >= 1 or None, got {steps!r}")
         with self._control:
+            self._pause_at = None if steps is None else self.step_count + steps
             self._pause_requested = False
             self._control.notify_all()
 
@@ -267,6 +273,8 @@ class Run:
         """
         if self.is_alive and self._state == "running":
             raise RunError("the run is training in the background; pause() it before stepping by hand")
+        if self.dist is not None:
+            raise RunError("under torchrun every process must step together; use resume(steps=n) instead")
         if self._state == "failed":
             raise RunError(f"the run failed: {self.error!r}") from self.error
         last: dict[str, float] = {}
@@ -295,7 +303,7 @@ class Run:
         self.model.config.replace(**{**self._pending_hparams, **changes})  # validates
         with self._control:
             self._pending_hparams.update(changes)
-        if not self.is_alive:
+        if not self.is_alive and self.dist is None:  # under torchrun, the loop hands edits to every rank
             with self._step_lock:
                 self._apply_hparams()
 
@@ -313,16 +321,19 @@ class Run:
         self._interval_start, self._interval_steps = time.perf_counter(), 0
         try:
             while True:
-                with self._control:
-                    if self._pause_requested and not self._stop_requested:
+                self._pause_if_due()
+                pause, stop = self._agreed_control()
+                if pause and not stop:
+                    with self._control:
                         self._set_state("paused")
                         self._control.notify_all()
-                        self._control.wait_for(lambda: not self._pause_requested or self._stop_requested)
-                        self._interval_start, self._interval_steps = time.perf_counter(), 0
-                        if not self._stop_requested:
+                    stop = self._wait_while_paused()
+                    self._interval_start, self._interval_steps = time.perf_counter(), 0
+                    if not stop:
+                        with self._control:
                             self._set_state("running")
-                    if self._stop_requested:
-                        break
+                if stop:
+                    break
                 if self.steps is not None and self.step_count >= self.steps:
                     break
                 self._let_waiters_in()
@@ -343,8 +354,54 @@ class Run:
             self._set_state("finished" if finished else "stopped")
             self._control.notify_all()
 
+    def _pause_if_due(self) -> None:
+        """Turn a finished ``resume(steps=n)`` into a pause request."""
+        with self._control:
+            if self._pause_at is not None and self.step_count >= self._pause_at:
+                self._pause_at, self._pause_requested = None, True
+
+    def _agreed_control(self) -> tuple[bool, bool]:
+        """(pause, stop) for this step boundary; under torchrun, rank 0's flags, the same on every rank.
+
+        Under torchrun, live hyperparameter edits travel with the flags and are applied here on
+        every rank at the same step, so the replicas never diverge.
+        """
+        with self._control:
+            flags = [self._pause_requested, self._stop_requested]
+            pending = {}
+            if self.dist is not None and self.dist.is_main:
+                pending, self._pending_hparams = self._pending_hparams, {}
+        if self.dist is None:
+            return flags[0], flags[1]
+        agreed, pending = distributed.broadcast_control(flags, pending, self._control_group)
+        if not self.dist.is_main:
+            with self._control:
+                self._pause_requested, self._stop_requested = agreed
+        if pending:
+            with self._step_lock:
+                self.model.apply_config(self.model.config.replace(**pending))
+            self.events.publish(Event("hparams", self.step_count, dict(pending)))
+        return agreed[0], agreed[1]
+
+    def _wait_while_paused(self) -> bool:
+        """Wait for resume or stop; return whether to stop.
+
+        Under torchrun every rank waits in small broadcasts of rank 0's flags (rank 0 sends one
+        at least every 0.25 s), so no rank sits in a collective long enough to time out.
+        """
+        while True:
+            with self._control:
+                if self.dist is None:
+                    self._control.wait_for(lambda: not self._pause_requested or self._stop_requested)
+                elif self.dist.is_main:
+                    self._control.wait_for(lambda: not self._pause_requested or self._stop_requested, 0.25)
+            pause, stop = self._agreed_control()
+            if stop or not pause:
+                return stop
+
     def _train_one(self, *, force_log: bool = False) -> dict[str, float]:
-        self._apply_hparams()
+        if self.dist is None:  # under torchrun, _agreed_control applies edits on every rank at once
+            self._apply_hparams()
         t0 = time.perf_counter()
         batch = self.data.get_batch(self.sampler.next_indices())
         batch = self.runtime.move_batch(batch)
@@ -555,21 +612,26 @@ class Run:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
         """In a Jupyter kernel, display as a live TrainingPanel (with a PNG fallback for static viewers)."""
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return None
-        shell = get_ipython()
-        if shell is None or getattr(shell, "kernel", None) is None:
-            return None  # a terminal: plain repr, no widget
-        from ..widgets import TrainingPanel
-
-        panel = self._display_panel
-        if panel is None or panel.closed:
-            panel = self._display_panel = TrainingPanel(self)
-        data, metadata = panel._repr_mimebundle_(include=include, exclude=exclude)
-        return {**data, "text/plain": repr(self)}, metadata
+        return panel_bundle(self, include, exclude)
 
     def __repr__(self) -> str:
         total = "∞" if self.steps is None else self.steps
         return f"<Run {self.model.name} on {self.data_source.get('name')} step {self.step_count}/{total} {self._state}>"
+
+
+def panel_bundle(run: Any, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
+    """A run's display bundle in a Jupyter kernel: its live TrainingPanel (one per run); None elsewhere."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None  # a terminal: plain repr, no widget
+    from ..widgets import TrainingPanel
+
+    panel = run._display_panel
+    if panel is None or panel.closed:
+        panel = run._display_panel = TrainingPanel(run)
+    data, metadata = panel._repr_mimebundle_(include=include, exclude=exclude)
+    return {**data, "text/plain": repr(run)}, metadata

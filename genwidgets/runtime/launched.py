@@ -1,0 +1,504 @@
+"""Training in torchrun worker processes, driven and watched from the notebook kernel.
+
+``genwidgets.launch("dcgan", data="mnist", processes=2)`` starts
+``python -m torch.distributed.run --standalone --nproc_per_node=2 -m genwidgets.runtime.worker``
+outside the kernel and returns a :class:`LaunchedRun`. Rank 0 connects back over a local,
+token-checked channel (:mod:`.channel`) and streams its events; the LaunchedRun republishes them
+on its own event bus and keeps the same attributes a :class:`~genwidgets.runtime.run.Run` has
+(state, step_count, history, latest samples, ...), so the training panel, the latent explorer,
+the discriminator heatmap and loggers attach to it unchanged.
+
+The kernel holds a CPU *mirror* of the model: rank 0 sends its weights (safetensors bytes)
+before every sample grid and whenever training pauses or ends, and the explorer and heatmap
+read the mirror. Commands (pause, resume, stop, save, live hyperparameter edits) go to rank 0,
+whose Run hands them to every rank at the same step boundary. ``stop()`` ends every worker:
+first by asking (a final checkpoint is written when ``out`` is set), then by signalling
+torchrun's process group if they do not finish in time. When the kernel dies, rank 0 sees the
+channel close and stops the workers itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, RunError
+from . import channel
+from .events import Event, EventBus, Subscription
+from .history import MetricHistory
+from .shutdown import RUNS, close_at_exit
+
+_ENDED = ("stopped", "finished", "failed")
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerRuntime:
+    """What rank 0 reported about the workers' runtime (device, precision, ...), plus the world size."""
+
+    info: Mapping[str, Any]
+    world_size: int
+
+    def describe(self) -> dict[str, Any]:
+        """Like :meth:`Runtime.describe`, with ``processes`` (the torchrun world size)."""
+        return {**self.info, "processes": self.world_size}
+
+
+class LaunchedRun:
+    """A run whose training happens in torchrun worker processes; see the module docstring.
+
+    Build one with :func:`launch`. Attributes mirror :class:`~genwidgets.runtime.run.Run`:
+    ``model`` is the kernel's CPU mirror (refreshed from rank 0), ``data`` the data as loaded in
+    the kernel, ``pids`` the workers' process ids (every rank), ``log_path`` the workers' output.
+    """
+
+    def __init__(self, spec: Mapping[str, Any], *, model: Any, data: Any, processes: int,
+                 work_dir: Path, connect_timeout: float = 180.0) -> None:
+        self.spec = dict(spec)
+        self.model = model
+        self.data = data
+        self.processes = processes
+        self.steps: int | None = spec.get("steps")
+        options = spec.get("run_options", {})
+        self.log_every = int(options.get("log_every", 10))
+        self.sample_every = int(options.get("sample_every", 100))
+        self.out_dir = Path(spec["out"]) if spec.get("out") else None
+        self.data_source = dict(spec.get("data_source") or {"name": "data", "options": {}})
+        self.work_dir = work_dir
+        self.log_path = work_dir / "workers.log"
+        self.connect_timeout = connect_timeout
+        self.history = MetricHistory(int(options.get("history_points", 10_000)))
+        self.events = EventBus()
+        self.error: BaseException | None = None
+        self.error_message = ""
+        self.latest_metrics: dict[str, float] = {}
+        self.latest_samples: Event | None = None
+        self.last_checkpoint: Path | None = None
+        self.steps_per_sec = 0.0
+        self.train_seconds = 0.0
+        self.step_count = 0
+        self.weights_step = -1
+        self._weights_seen = 0
+        self._pauses_seen = 0
+        self.pids: list[int] = []
+        self.runtime = WorkerRuntime({"device": "pending"}, processes)
+        self._state = "created"
+        self._cond = threading.Condition()
+        self._mirror_lock = threading.RLock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._listener: channel.Listener | None = None
+        self._conn: channel.Connection | None = None
+        self._returncode: int | None = None
+        self._display_panel: Any = None
+
+    # ---- state ----------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        """``created``, ``running``, ``paused``, ``stopped``, ``finished`` or ``failed``."""
+        return self._state
+
+    @property
+    def is_alive(self) -> bool:
+        """True while the worker processes run."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status of torchrun once the workers have ended (None before)."""
+        return self._returncode
+
+    def subscribe(self, callback: Callable[[Event], Any], *, kinds: Iterable[str] | None = None,
+                  max_queue: int = 1024) -> Subscription:
+        """Receive rank 0's events (republished here) in a delivery thread."""
+        return self.events.subscribe(callback, kinds=kinds, max_queue=max_queue)
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        """Current values of the editable hyperparameters (as rank 0 last reported them)."""
+        return {k: getattr(self.model.config, k) for k in self.model.Config.editable_fields()}
+
+    @contextlib.contextmanager
+    def between_steps(self) -> Iterator[None]:
+        """Hold the kernel's mirror still for the block (weights arriving from rank 0 wait)."""
+        with self._mirror_lock:
+            yield
+
+    # ---- control --------------------------------------------------------------------------
+    def start(self) -> LaunchedRun:
+        """Start the worker processes and wait until rank 0 has connected; returns self."""
+        if self._process is not None:
+            raise RunError("a launched run starts once; launch again (with resume=) to train more")
+        self._listener = channel.Listener()
+        spec_path = self.work_dir / "spec.json"
+        spec_path.write_text(json.dumps(self.spec, indent=1))
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   f"--nproc_per_node={self.processes}", "-m", "genwidgets.runtime.worker", str(spec_path)]
+        env = {**os.environ, **self._listener.env(), "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                             cwd=os.getcwd(), start_new_session=True)
+        close_at_exit(self, lambda run: run.stop(wait=True, timeout=20.0), stage=RUNS)
+        threading.Thread(target=self._accept, name="genwidgets-launch-accept", daemon=True).start()
+        threading.Thread(target=self._watch, name="genwidgets-launch-watch", daemon=True).start()
+        with self._cond:
+            self._cond.wait_for(lambda: self._conn is not None or self._returncode is not None,
+                                self.connect_timeout)
+        if self._conn is None:
+            if self._returncode is None:
+                self.stop(wait=True, timeout=10.0)
+                raise RunError(f"the workers did not connect within {self.connect_timeout:.0f} s; "
+                               f"see {self.log_path}")
+            raise RunError(self.error_message or f"the workers exited with status {self._returncode}")
+        return self
+
+    def pause(self, *, wait: bool = True, timeout: float = 30.0) -> None:
+        """Pause every worker after its current step; with ``wait``, return once rank 0 says paused."""
+        if not self.is_alive:
+            return
+        self._send("pause")
+        if wait:
+            self._wait_state(lambda s: s != "running", timeout)
+
+    def resume(self, steps: int | None = None) -> None:
+        """Continue; with ``steps``, pause again after that many more steps."""
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise ConfigError(f"steps must be an integer >= 1 or None, got {steps!r}")
+        self._send("resume", steps=steps)
+
+    def step(self, n: int = 1, *, timeout: float = 120.0) -> dict[str, float]:
+        """Train ``n`` steps on every worker, then pause again (only while paused); returns the latest metrics."""
+        if self._state != "paused":
+            raise RunError(f"the run is {self._state}; pause() it before stepping by hand")
+        target, pauses = self.step_count + n, self._pauses_seen
+        self.resume(steps=n)
+        self._wait_state(lambda s: s in _ENDED or (self._pauses_seen > pauses and self.step_count >= target),
+                         timeout)
+        return dict(self.latest_metrics)
+
+    def stop(self, *, wait: bool = True, timeout: float | None = 60.0) -> None:
+        """Stop every worker (after the current step, final checkpoint if ``out`` is set).
+
+        Workers that have not exited after ``timeout`` seconds are terminated (SIGTERM to
+        torchrun's process group, then SIGKILL).
+        """
+        if self._process is None:
+            return
+        if self._conn is not None and self.is_alive:
+            with contextlib.suppress(channel.ChannelClosed):
+                self._conn.send({"type": "command", "op": "stop"})
+        elif self.is_alive:
+            self._signal(signal.SIGTERM)
+        if wait and self._process is not None:
+            self._end_processes(timeout)
+
+    def _end_processes(self, timeout: float | None) -> None:
+        assert self._process is not None
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            for pid in self.pids:  # every thread's stack into the log, to say where they hung
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGUSR1)
+            time.sleep(1.0)
+            self._signal(signal.SIGTERM)
+            try:
+                self._process.wait(15.0)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self._process.wait(15.0)
+        with self._cond:
+            self._cond.wait_for(lambda: self._returncode is not None, 10.0)
+
+    def _signal(self, sig: int) -> None:
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, sig)
+        for pid in self.pids:  # workers that left torchrun's process group
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+    def wait(self, timeout: float | None = None) -> LaunchedRun:
+        """Block until the workers exit; raise the run's error if it failed.
+
+        Ctrl-C (the notebook's interrupt) while waiting stops every worker cleanly, then propagates.
+        """
+        if self._process is None:
+            return self
+        try:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self._returncode is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return self
+                with self._cond:
+                    self._cond.wait_for(lambda: self._returncode is not None,
+                                        0.2 if remaining is None else min(0.2, remaining))
+        except KeyboardInterrupt:
+            self.stop(wait=True)
+            raise
+        self.events.flush(timeout=5.0)
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def set_hparams(self, **changes: Any) -> None:
+        """Change live hyperparameters on every worker at its next step (validated here first)."""
+        editable = self.model.Config.editable_fields()
+        wrong = sorted(set(changes) - set(editable))
+        if wrong:
+            raise ConfigError(f"{', '.join(wrong)} cannot change during training; editable for "
+                              f"{self.model.name!r}: {', '.join(editable) or 'none'}")
+        self.model.config.replace(**changes)  # validates
+        self._send("set_hparams", values=changes)
+
+    def save(self, path: str | os.PathLike | None = None, *, timeout: float = 120.0) -> Path:
+        """Ask rank 0 for a checkpoint now; return its directory once written."""
+        if path is None and self.out_dir is None:
+            raise RunError("this run has no out directory; pass a path: run.save('my-checkpoint')")
+        target = None if path is None else str(Path(path).resolve())
+        before = self.last_checkpoint
+        self._send("save", path=target)
+        with self._cond:
+            done = self._cond.wait_for(lambda: self.last_checkpoint != before or self._returncode is not None,
+                                       timeout)
+        if not done or self.last_checkpoint == before:
+            raise RunError(f"no checkpoint arrived within {timeout:.0f} s" + self._log_hint())
+        assert self.last_checkpoint is not None
+        return self.last_checkpoint
+
+    def refresh_weights(self, timeout: float = 30.0) -> int:
+        """Fetch rank 0's current weights into the mirror now; returns their step."""
+        before = self.weights_step
+        seen = self._weights_seen
+        self._send("weights")
+        with self._cond:
+            self._cond.wait_for(lambda: self._weights_seen > seen, timeout)
+        return self.weights_step if self._weights_seen > seen else before
+
+    def _send(self, op: str, **fields: Any) -> None:
+        if self._conn is None or not self.is_alive:
+            raise RunError(f"the workers are not running (state {self._state}); nothing to {op}")
+        try:
+            self._conn.send({"type": "command", "op": op, **fields})
+        except channel.ChannelClosed as exc:
+            raise RunError(f"the workers' channel closed: {exc}{self._log_hint()}") from exc
+
+    def _wait_state(self, done: Callable[[str], bool], timeout: float) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: done(self._state) or self._returncode is not None, timeout):
+                raise RunError(f"the workers did not answer within {timeout:.0f} s (state {self._state})"
+                               + self._log_hint())
+
+    def _log_hint(self) -> str:
+        return f"; worker output: {self.log_path}"
+
+    # ---- threads --------------------------------------------------------------------------
+    def _accept(self) -> None:
+        assert self._listener is not None
+        try:
+            conn, hello = self._listener.accept(timeout=self.connect_timeout)
+        except OSError:
+            return  # the workers ended before connecting (the watcher reports it)
+        finally:
+            self._listener.close()
+        self.pids = [int(p) for p in hello.header.get("pids", [])]
+        self.runtime = WorkerRuntime(dict(hello.header.get("runtime", {})), int(hello.header.get("world_size", 1)))
+        with self._cond:
+            self._conn = conn
+            self._cond.notify_all()
+        while True:
+            try:
+                message = conn.receive()
+            except channel.ChannelClosed:
+                return
+            try:
+                self._on_message(message)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not end the stream
+                self.events.publish(Event("warning", self.step_count, {
+                    "message": f"a message from the workers could not be read: {type(exc).__name__}: {exc}"}))
+
+    def _on_message(self, message: channel.Message) -> None:
+        header = message.header
+        if message.type == "weights":
+            self._load_weights(bytes(message.arrays["safetensors"]), int(header["step"]))
+            return
+        if message.type != "event":
+            return
+        data = {**header.get("data", {}), **message.arrays}
+        event = Event(header["kind"], int(header["step"]), data, time=float(header.get("time", time.time())))
+        self.train_seconds = float(header.get("train_seconds", self.train_seconds))
+        self.step_count = max(self.step_count, event.step)
+        if event.kind == "metrics":
+            self.latest_metrics = dict(data["values"])
+            self.steps_per_sec = float(data.get("steps_per_sec", 0.0))
+            self.history.append(event.step, self.latest_metrics)
+        elif event.kind == "samples":
+            self.latest_samples = event
+        elif event.kind == "checkpoint":
+            self.last_checkpoint = Path(data["path"])
+        elif event.kind == "hparams":
+            with self._mirror_lock:
+                self.model.apply_config(self.model.config.replace(**data))
+        elif event.kind == "error":
+            self.error_message = str(data.get("message", "the workers failed"))
+            self.error = RunError(self.error_message)
+        with self._cond:
+            if event.kind == "state":
+                self._state = str(data["new"])
+                self._pauses_seen += self._state == "paused"
+            self._cond.notify_all()
+        self.events.publish(event)
+
+    def _load_weights(self, blob: bytes, step: int) -> None:
+        from safetensors.torch import load
+
+        state = load(blob)
+        with self._mirror_lock:
+            self.model.load_state_dict(state)
+            self.weights_step = step
+        with self._cond:
+            self._weights_seen += 1
+            self._cond.notify_all()
+
+    def _watch(self) -> None:
+        assert self._process is not None
+        code = self._process.wait()
+        if self._listener is not None:
+            self._listener.close()
+        # Let the reader drain what rank 0 sent before it exited.
+        deadline = time.monotonic() + 5.0
+        while self._conn is not None and not self._conn.closed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        old = self._state
+        with self._cond:
+            if code != 0:
+                exited = f"the worker processes exited with status {code}: {self._log_tail()}"
+                self.error_message = f"{self.error_message}; {exited}" if self.error_message else exited
+                self.error = RunError(self.error_message)
+                self._state = "failed"
+            elif self._state not in _ENDED:
+                finished = self.steps is not None and self.step_count >= self.steps
+                self._state = "finished" if finished else "stopped"
+            self._returncode = code
+            self._cond.notify_all()
+        if self._state != old:
+            if self._state == "failed":
+                self.events.publish(Event("error", self.step_count, {"message": self.error_message,
+                                                                      "error": self.error, "traceback": ""}))
+            self.events.publish(Event("state", self.step_count, {"old": old, "new": self._state}))
+
+    def _log_tail(self, lines: int = 6) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return f"see {self.log_path}"
+        picked = [line for line in text if line.strip()][-lines:]
+        return " | ".join(picked) + f" (full output: {self.log_path})"
+
+    # ---- display --------------------------------------------------------------------------
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
+        """In a Jupyter kernel, display as a live TrainingPanel (like a Run)."""
+        from .run import panel_bundle
+
+        return panel_bundle(self, include, exclude)
+
+    def __repr__(self) -> str:
+        total = "∞" if self.steps is None else self.steps
+        return (f"<LaunchedRun {self.model.name} on {self.data_source.get('name')} x{self.processes} processes "
+                f"step {self.step_count}/{total} {self._state}>")
+
+
+def launch(
+    model: str,
+    data: Any = "mnist",
+    *,
+    processes: int = 2,
+    steps: int | None = 2000,
+    config: Mapping[str, Any] | None = None,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    device: str | None = None,
+    precision: str = "auto",
+    labels: Any = None,
+    data_options: Mapping[str, Any] | None = None,
+    start: bool = True,
+    connect_timeout: float = 180.0,
+    **run_options: Any,
+) -> LaunchedRun:
+    """Train ``model`` with DistributedDataParallel in ``processes`` torchrun workers outside the kernel.
+
+    Example::
+
+        run = genwidgets.launch("dcgan", data="mnist", processes=2, steps=2000, out="runs/ddp")
+        run                          # the live training panel; pause/stop act on every worker
+        genwidgets.studio(run)       # panel, latent explorer and heatmap on the kernel's mirror
+
+    Args:
+        model: A registered family name (every worker builds it from the registry).
+        data: A registered data set name, an image folder path, or an array/tensor (written
+            once to the run's work directory for the workers).
+        processes: Worker processes (``--nproc_per_node``); on CUDA one per GPU.
+        steps: Steps to train (None: until ``run.stop()``).
+        config: Config overrides; ``config["batch_size"]`` is the global batch over all workers.
+        preset: Config preset to start from, e.g. ``"tiny"``.
+        out: Run directory (checkpoints, the workers' log); None uses a temporary directory.
+        device: The workers' device; None: ``cuda:LOCAL_RANK`` when CUDA exists, else the CPU.
+        precision: As for :func:`genwidgets.train`.
+        labels: Labels for array or tensor data.
+        data_options: Options for a registered data set's loader.
+        start: Start the workers now (False: call ``run.start()``).
+        connect_timeout: Seconds to wait for rank 0 to connect back.
+        **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ... (see Run).
+    """
+    from ..api import build_model, load_data
+    from . import distributed
+    from .runtime import Runtime
+
+    if not isinstance(model, str):
+        raise ConfigError("launch() needs a registered model name (the workers build the model from it), "
+                          f"got {type(model).__name__}; for a model object use genwidgets.train")
+    if not isinstance(processes, int) or processes < 1:
+        raise ConfigError(f"processes must be an integer >= 1, got {processes!r}")
+    dataset = load_data(data, labels=labels, **dict(data_options or {}))
+    mirror = build_model(model, config=config, preset=preset, data_spec=dataset.spec,
+                         runtime=Runtime.create(device="cpu"))
+    distributed.check_supported(mirror)  # refuse here, not after the workers start
+    if mirror.config.batch_size % processes:
+        raise ConfigError(f"batch_size {mirror.config.batch_size} (the global batch) must divide evenly over "
+                          f"{processes} processes; choose processes or config={{'batch_size': ...}} to fit")
+    work_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="genwidgets-launch-"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, (str, os.PathLike)):
+        data_arg: Any = os.fspath(data)
+        source = {"name": dataset.name, "options": dict(data_options or {})}
+    else:
+        if not hasattr(dataset, "x"):
+            raise ConfigError(f"launch() passes data to its workers as a name, a folder path, an array or a "
+                              f"tensor; got {type(data).__name__}. Save it as an array (or image folder) first")
+        arrays = {"x": dataset.x.cpu().numpy()}
+        if getattr(dataset, "labels", None) is not None:
+            arrays["labels"] = dataset.labels.cpu().numpy()
+        npz = work_dir / "launch-data.npz"
+        np.savez(npz, **arrays)
+        data_arg, source = {"npz": str(npz.resolve())}, {"name": "data", "options": {}}
+    spec = {"model": model, "data": data_arg, "steps": steps, "config": dict(config or {}), "preset": preset,
+            "out": None if out is None else str(Path(out).resolve()), "device": device, "precision": precision,
+            "data_options": dict(data_options or {}), "run_options": dict(run_options), "data_source": source}
+    run = LaunchedRun(spec, model=mirror, data=dataset, processes=processes, work_dir=work_dir,
+                      connect_timeout=connect_timeout)
+    if start:
+        run.start()
+    return run

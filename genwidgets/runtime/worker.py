@@ -1,0 +1,169 @@
+"""The program ``torchrun`` starts for a notebook-launched run (:func:`genwidgets.launch`).
+
+    python -m torch.distributed.run --standalone --nproc_per_node=N -m genwidgets.runtime.worker SPEC.json
+
+Every rank builds the same :class:`~genwidgets.runtime.run.Run` from the JSON spec (DDP is set up
+by the Run itself, see :mod:`.distributed`). Rank 0 connects back to the kernel over the local
+channel (:mod:`.channel`), forwards its run's events and a weight snapshot before each sample
+grid, and turns the kernel's commands (pause, resume, stop, save, live edits) into calls on its
+Run, which hands them to every rank at the next step boundary. When the kernel goes away, the
+workers stop (writing a final checkpoint when the run has an out directory).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import GenwidgetsError
+from . import channel, distributed
+from .events import Event
+from .run import Run
+
+_WEIGHT_EVENTS = ("samples",)
+_FINAL_STATES = ("paused", "stopped", "finished", "failed")
+
+
+def build_run(spec: dict[str, Any]) -> Run:
+    """The Run a spec describes (every rank calls this with the same spec)."""
+    from ..api import train
+
+    data: Any = spec["data"]
+    labels = None
+    if isinstance(data, dict) and "npz" in data:
+        with np.load(data["npz"], allow_pickle=False) as arrays:
+            data = arrays["x"]
+            labels = arrays["labels"] if "labels" in arrays.files else None
+    return train(spec["model"], data, steps=spec.get("steps"), config=spec.get("config"),
+                 preset=spec.get("preset"), out=spec.get("out"), device=spec.get("device"),
+                 precision=spec.get("precision", "auto"), labels=labels,
+                 data_options=spec.get("data_options"), start=False, **spec.get("run_options", {}))
+
+
+class KernelBridge:
+    """Rank 0's side of the channel: events and weights out, commands in."""
+
+    def __init__(self, run: Run, conn: channel.Connection) -> None:
+        self.run, self.conn = run, conn
+        self._subscription = run.subscribe(self._forward, max_queue=4096)
+        self._reader = threading.Thread(target=self._read_commands, name="genwidgets-worker-commands", daemon=True)
+
+    def start(self) -> None:
+        """Start taking commands (events flow from construction on)."""
+        self._reader.start()
+
+    def _forward(self, event: Event) -> None:
+        try:
+            if event.kind in _WEIGHT_EVENTS or (event.kind == "state" and event.data.get("new") in _FINAL_STATES):
+                self.send_weights()
+            self.conn.send({"type": "event", "kind": event.kind, "step": event.step, "time": event.time,
+                            "train_seconds": self.run.train_seconds}, data=event.data)
+        except channel.ChannelClosed:
+            pass  # the reader sees the closed channel and stops the run
+
+    def send_weights(self) -> None:
+        """Send the model's current weights (taken between two steps) as safetensors bytes."""
+        from safetensors.torch import save
+
+        with self.run.between_steps():
+            state = {k: v.detach().to("cpu", copy=True).contiguous()
+                     for k, v in distributed.plain_state_dict(self.run.model).items()}
+            step = self.run.step_count
+        self.conn.send({"type": "weights", "step": step}, raw={"safetensors": save(state)})
+
+    def _read_commands(self) -> None:
+        while True:
+            try:
+                message = self.conn.receive()
+            except channel.ChannelClosed:
+                if self.run.is_alive:  # the kernel is gone: stop every rank, keep a final checkpoint
+                    self.run.stop(wait=False)
+                return
+            if message.type == "command":
+                self._apply(message.header)
+
+    def _apply(self, command: dict[str, Any]) -> None:
+        op = command.get("op")
+        try:
+            if op == "pause":
+                self.run.pause(wait=False)
+            elif op == "resume":
+                self.run.resume(steps=command.get("steps"))
+            elif op == "stop":
+                self.run.stop(wait=False)
+            elif op == "set_hparams":
+                self.run.set_hparams(**command.get("values", {}))
+            elif op == "save":
+                self.run.save(command.get("path"))
+            elif op == "weights":
+                self.send_weights()
+            else:
+                raise GenwidgetsError(f"unknown command {op!r}")
+        except Exception as exc:  # noqa: BLE001 - a bad command must not end training; the kernel hears why
+            self.run.events.publish(Event("warning", self.run.step_count, {
+                "message": f"command {op!r} failed in the worker: {type(exc).__name__}: {exc}"}))
+
+    def close(self) -> None:
+        """Deliver what is queued, then close the channel."""
+        self._subscription.flush(timeout=10.0)
+        self._subscription.close(join=5.0)
+        self.conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one rank of a launched run; returns the exit status."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m genwidgets.runtime.worker SPEC.json (started by genwidgets.launch)", file=sys.stderr)
+        return 2
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the kernel asks for stacks before it kills
+    spec = json.loads(Path(args[0]).read_text())
+    run = build_run(spec)
+    pids = distributed.gather_pids(run._control_group) if run.dist is not None else None
+    bridge = None
+    if run.dist is None or run.dist.is_main:
+        conn = channel.connect_from_env({
+            "world_size": run.dist.world_size if run.dist else 1, "pids": pids or [], "step": run.step_count,
+            "runtime": run.runtime.describe()})
+        if conn is not None:
+            bridge = KernelBridge(run, conn)
+            bridge.start()
+    status = 0
+    try:
+        run.start()
+        run.wait()
+    except BaseException:  # noqa: BLE001 - the error event already went to the kernel
+        traceback.print_exc()
+        status = 1
+    finally:
+        if bridge is not None:
+            bridge.close()
+        if run.dist is not None:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    return status
+
+
+if __name__ == "__main__":
+    code = main()
+    # Everything is written and closed by now (checkpoint fsynced, events delivered, channel and
+    # process group closed). Interpreter finalisation with gloo's native threads still alive hung
+    # now and then (seen: 1 run in 3 on a loaded 2-core machine, main thread at exit, a native
+    # thread without Python frames), so the worker leaves without it.
+    from .shutdown import close_all
+
+    close_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
