@@ -66,3 +66,13 @@ def test_plugin_tutorial_notebook_runs_the_installed_example(tmp_path: Path) -> 
     assert "registered: ['gaussian'] panels: ['gaussian_summary'] error: None" in text
     assert "tabs: ['Training', 'Latent space', 'Fitted Gaussian (example)'] | errors: {}" in text
     assert "gaussian passes all" in text
+
+
+@pytest.mark.slow
+def test_distributed_notebook_trains_in_two_workers_and_loads_rank0s_checkpoint(tmp_path: Path) -> None:
+    text = execute("distributed.ipynb", tmp_path)
+    assert "2 workers (2 pids) on cpu" in text, text
+    match = re.search(r"state finished at step 60; paused at (\d+); lr_g now ([\d.e-]+)", text)
+    assert match, text
+    assert float(match.group(2)) == 1e-4
+    assert "checkpoint step step-00000060: mirror equals the checkpoint: True" in text
