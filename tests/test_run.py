@@ -47,6 +47,23 @@ def test_pause_resume_stop_reflect_the_loop():
     assert states == ["running", "paused", "running", "stopped"]
 
 
+def test_resume_for_n_steps_pauses_again_exactly_n_steps_later():
+    """Protects: resume(steps=n) (what a launched run's step(n) uses) trains n steps, then pauses by itself."""
+    run = _vae_run()
+    assert _wait_for(lambda: run.step_count >= 5)
+    run.pause()
+    frozen = run.step_count
+    run.resume(steps=7)
+    assert _wait_for(lambda: run.state == "paused" and run.step_count == frozen + 7)
+    time.sleep(0.2)
+    assert run.step_count == frozen + 7 and run.state == "paused"
+    run.resume()
+    assert _wait_for(lambda: run.step_count > frozen + 12)  # a plain resume has no step budget left over
+    with pytest.raises(ConfigError, match="steps"):
+        run.resume(steps=0)
+    run.stop()
+
+
 def test_finishes_at_steps_and_publishes_metrics_and_samples():
     events = []
     run = _vae_run(steps=40, start=False)
