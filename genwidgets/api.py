@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .data.base import GenData
-from .errors import CheckpointError, ConfigError, GenwidgetsError, PluginError
+from .errors import CheckpointError, ConfigError, DeviceError, GenwidgetsError, PluginError
 from .model import GenerativeModel
 from .registry import get_registry
 from .runtime import checkpoint as ckpt
@@ -47,6 +47,8 @@ def build_model(
     config: Mapping[str, Any] | None = None,
     preset: str | None = None,
     runtime: Runtime | None = None,
+    compile: bool = False,
+    channels_last: bool | str = "auto",
 ) -> GenerativeModel:
     """Build a model family by name (or class) for data of ``data_spec``.
 
@@ -57,11 +59,39 @@ def build_model(
             ConfigError naming the field).
         preset: A named preset to start from, such as ``"tiny"``.
         runtime: The runtime to place the model on (default: a new one, best device).
+        compile: Compile the networks with ``torch.compile`` when a Run trains the model (see
+            :class:`Runtime`); with ``runtime``, it must agree with ``runtime.compile``.
+        channels_last: "auto" (on for CUDA), True or False (see :class:`Runtime`); with
+            ``runtime``, "auto" keeps the runtime's setting.
     """
     cls = get_registry().get_model(model) if isinstance(model, str) else model
     cfg = cls.Config.from_dict(config, preset=preset)
-    rt = runtime or Runtime.create(seed=cfg.seed)
+    if runtime is not None:
+        _check_runtime_options(runtime, compile=compile, channels_last=channels_last, given="runtime=")
+        rt = runtime
+    else:
+        rt = Runtime.create(seed=cfg.seed, compile=compile, channels_last=channels_last)
     return cls(cfg, data_spec=data_spec, runtime=rt)
+
+
+def _check_runtime_options(runtime: Runtime, *, compile: Any, channels_last: Any, given: str) -> None:
+    """Refuse speed options that a runtime chosen elsewhere (``given``) would silently ignore.
+
+    Raises:
+        DeviceError: a value of the wrong kind (as :meth:`Runtime.create` would).
+        ConfigError: a value that disagrees with the runtime's.
+    """
+    if not isinstance(compile, bool):
+        raise DeviceError(f"compile must be True or False, got {compile!r}")
+    if channels_last != "auto" and not isinstance(channels_last, bool):
+        raise DeviceError(f"channels_last must be 'auto', True or False, got {channels_last!r}")
+    if compile and not runtime.compile:
+        raise ConfigError(f"compile=True does not apply to the {given} you passed, whose runtime has compile=False; "
+                          "build its runtime with Runtime.create(compile=True), or pass the family name instead")
+    if channels_last != "auto" and channels_last != runtime.channels_last:
+        raise ConfigError(f"channels_last={channels_last} disagrees with the {given} you passed (its runtime has "
+                          f"channels_last={runtime.channels_last}); build its runtime with "
+                          f"Runtime.create(channels_last={channels_last}), or leave channels_last='auto'")
 
 
 def train(
@@ -74,6 +104,8 @@ def train(
     out: str | os.PathLike | None = None,
     device: str | None = None,
     precision: str = "auto",
+    compile: bool = False,
+    channels_last: bool | str = "auto",
     labels: Any = None,
     data_options: Mapping[str, Any] | None = None,
     start: bool = True,
@@ -96,6 +128,10 @@ def train(
         out: Run directory for checkpoints; None keeps the run in memory.
         device: "cpu", "cuda", "mps", ... (see :meth:`Runtime.create`).
         precision: "auto", "fp32", "bf16" or "fp16" (see :meth:`Runtime.create`).
+        compile: Compile the model's networks with ``torch.compile`` before training (the
+            first steps take longer while it compiles; see :class:`Runtime`).
+        channels_last: "auto" (on for CUDA), True or False: convolutional models and image
+            batches in the ``torch.channels_last`` memory format (see :class:`Runtime`).
         labels: Labels for array or tensor data.
         data_options: Options for a registered data set's loader (e.g. ``{"n": 5000}``).
         start: Start training at once (False: call ``run.start()`` or ``run.step()`` later).
@@ -106,11 +142,13 @@ def train(
     if device is None and dist_info is not None:  # under torchrun: this rank's GPU (or the CPU)
         device = distributed.device_for(dist_info)
     if isinstance(model, GenerativeModel):
+        _check_runtime_options(model.runtime, compile=compile, channels_last=channels_last, given="built model")
         built = model
     else:
         cls = get_registry().get_model(model) if isinstance(model, str) else model
         cfg = cls.Config.from_dict(config, preset=preset)
-        runtime = Runtime.create(device=device, precision=precision, seed=cfg.seed)
+        runtime = Runtime.create(device=device, precision=precision, seed=cfg.seed, compile=compile,
+                                 channels_last=channels_last)
         built = cls(cfg, data_spec=dataset.spec, runtime=runtime)
     if built.runtime.device.type != "cpu":
         dataset.to(built.runtime.device)  # in-memory data goes to the accelerator once
@@ -173,6 +211,8 @@ def resume(
     steps: int | None = None,
     out: str | os.PathLike | None = None,
     device: str | None = None,
+    compile: bool = False,
+    channels_last: bool | str = "auto",
     start: bool = True,
     **run_options: Any,
 ) -> Run:
@@ -180,18 +220,23 @@ def resume(
 
     The data set is reloaded by name when it was a registered one; pass ``data=`` for user
     data. ``steps`` defaults to the original total; ``out`` to the checkpoint's run directory.
+    ``compile`` and ``channels_last`` are chosen anew (see :func:`train`): they change speed,
+    not the checkpoint, whose tensors are always saved in the plain layout.
     """
     path = ckpt.resolve_checkpoint(checkpoint)
     tensors, state = ckpt.read_checkpoint(path)
+    runtime_options = {"compile": compile, "channels_last": channels_last}
     with _damaged_state(path):
-        run = _resume(path, tensors, state, data=data, steps=steps, out=out, device=device, **run_options)
+        run = _resume(path, tensors, state, data=data, steps=steps, out=out, device=device,
+                      runtime_options=runtime_options, **run_options)
     if start and (run.steps is None or run.step_count < run.steps):
         run.start()
     return run
 
 
 def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *, data: DataLike | None,
-            steps: int | None, out: str | os.PathLike | None, device: str | None, **run_options: Any) -> Run:
+            steps: int | None, out: str | os.PathLike | None, device: str | None,
+            runtime_options: Mapping[str, Any], **run_options: Any) -> Run:
     cls = _model_class(state, path)
     source = state["data"]
     if data is None:
@@ -201,7 +246,7 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
     else:
         dataset = load_data(data)
     cfg = cls.Config.from_dict(state["config"])
-    runtime = Runtime.create(device=device, seed=cfg.seed)
+    runtime = Runtime.create(device=device, seed=cfg.seed, **runtime_options)
     model = cls(cfg, data_spec=dataset.spec, runtime=runtime)
     saved = state["run"]
     opts = {"log_every": saved["log_every"], "sample_every": saved["sample_every"],

@@ -83,7 +83,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cli_outputs import SampleWriter, write_final_figures
 
     if args.resume:
-        run = gw.resume(args.resume, steps=args.steps, device=args.device, start=False)
+        run = gw.resume(args.resume, steps=args.steps, device=args.device, compile=args.compile,
+                        channels_last=args.channels_last, start=False)
         out = run.out_dir
     else:
         config = _parse_sets(args.set)
@@ -93,7 +94,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             config["seed"] = args.seed
         out = Path(args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}")
         run = gw.train(args.model, data=args.data, steps=args.steps, config=config, preset=args.preset,
-                       out=out, device=args.device, start=False, log_every=args.log_every,
+                       out=out, device=args.device, compile=args.compile, channels_last=args.channels_last,
+                       start=False, log_every=args.log_every,
                        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
     main_rank = run.dist is None or run.dist.is_main  # under torchrun, rank 0 reports and writes figures
     if not main_rank:
@@ -103,9 +105,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         run.subscribe(writer, kinds=["samples"])
     rt = run.runtime.describe()
     ranks = f", rank 0 of {run.dist.world_size} (DDP)" if run.dist is not None else ""
+    speed = "".join(f", {label}" for label, on in (("channels_last", rt.get("channels_last")),
+                                                   ("torch.compile", rt.get("compile"))) if on)
     if main_rank:
         print(f"training {run.model.name} on {run.data_source.get('name')} ({len(run.data)} examples) "
-              f"on {rt['device']} ({rt['precision']}, {rt['num_threads']} threads{ranks}) -> {out}", file=sys.stderr)
+              f"on {rt['device']} ({rt['precision']}{speed}, {rt['num_threads']} threads{ranks}) -> {out}",
+              file=sys.stderr)
     run.start()
     follow_progress(run, quiet=args.quiet)
     run.wait()
@@ -240,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available, or $GENWIDGETS_DEVICE)")
+    p.add_argument("--compile", action="store_true",
+                   help="compile the networks with torch.compile (the first steps wait for the compiler)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default="auto",
+                   help="channels-last (NHWC) memory format for convolutional models (default: on for CUDA only)")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--sample-every", type=int, default=250)
     p.add_argument("--checkpoint-every", type=int, default=500)
