@@ -131,6 +131,31 @@ def test_workers_stop_by_themselves_when_the_kernel_goes_away(tmp_path: Path) ->
         run.stop(timeout=20)
 
 
+@pytest.mark.slow
+def test_a_launched_run_continues_from_its_checkpoint_in_new_workers(tmp_path: Path) -> None:
+    """Protects: launch(resume=...) gives every worker the checkpoint's weights, optimizers and data order,
+    and the kernel's mirror and history start from it."""
+    first = gw.launch("gan", data="ring", processes=2, preset="tiny", steps=8, out=tmp_path / "a", log_every=2)
+    first.wait()
+    assert first.state == "finished" and first.step_count == 8
+    with pytest.raises(gw.RunError, match="resume="):
+        first.start()
+    second = gw.launch(resume=tmp_path / "a", steps=14, out=tmp_path / "b", processes=2, log_every=2)
+    try:
+        assert second.model.name == "gan" and second.data_source["name"] == "ring"
+        assert second.history.snapshot()["steps"][-1] == 8  # the first run's curve, continued
+        _mirror_matches(second, list_checkpoints(tmp_path / "a")[-1])
+        second.wait()
+        assert second.state == "finished" and second.step_count == 14
+        final = list_checkpoints(tmp_path / "b")[-1]
+        assert final.name == "step-00000014"
+        _mirror_matches(second, final)
+    finally:
+        second.stop(timeout=20)
+    with pytest.raises(gw.ConfigError, match="holds a 'gan' model"):
+        gw.launch("vae", resume=tmp_path / "a", start=False)
+
+
 def test_launch_refuses_what_the_workers_could_not_run_before_starting_them(tmp_path: Path) -> None:
     """Protects: families DDP cannot wrap, batches that do not split, and model objects fail in the kernel, at once."""
     with pytest.raises(gw.ConfigError, match="d_steps"):

@@ -139,7 +139,8 @@ class LaunchedRun:
     def start(self) -> LaunchedRun:
         """Start the worker processes and wait until rank 0 has connected; returns self."""
         if self._process is not None:
-            raise RunError("a launched run starts once; launch again (with resume=) to train more")
+            raise RunError("a launched run starts once; to train on, launch again from its checkpoint: "
+                           "genwidgets.launch(resume=run.last_checkpoint, ...)")
         self._listener = channel.Listener()
         spec_path = self.work_dir / "spec.json"
         spec_path.write_text(json.dumps(self.spec, indent=1))
@@ -316,6 +317,7 @@ class LaunchedRun:
             self._listener.close()
         self.pids = [int(p) for p in hello.header.get("pids", [])]
         self.runtime = WorkerRuntime(dict(hello.header.get("runtime", {})), int(hello.header.get("world_size", 1)))
+        self.step_count = max(self.step_count, int(hello.header.get("step", 0)))
         with self._cond:
             self._conn = conn
             self._cond.notify_all()
@@ -422,9 +424,10 @@ class LaunchedRun:
 
 
 def launch(
-    model: str,
-    data: Any = "mnist",
+    model: str | None = None,
+    data: Any = None,
     *,
+    resume: str | os.PathLike | None = None,
     processes: int = 2,
     steps: int | None = 2000,
     config: Mapping[str, Any] | None = None,
@@ -447,9 +450,13 @@ def launch(
         genwidgets.studio(run)       # panel, latent explorer and heatmap on the kernel's mirror
 
     Args:
-        model: A registered family name (every worker builds it from the registry).
+        model: A registered family name (every worker builds it from the registry); optional
+            with ``resume``.
         data: A registered data set name, an image folder path, or an array/tensor (written
-            once to the run's work directory for the workers).
+            once to the run's work directory for the workers); default: the checkpoint's data
+            set with ``resume``, else ``"mnist"``.
+        resume: A checkpoint (or run directory) to continue from exactly: weights, optimizers,
+            data order and RNG go to every worker; ``steps`` is then the new total.
         processes: Worker processes (``--nproc_per_node``); on CUDA one per GPU.
         steps: Steps to train (None: until ``run.stop()``).
         config: Config overrides; ``config["batch_size"]`` is the global batch over all workers.
@@ -467,6 +474,20 @@ def launch(
     from . import distributed
     from .runtime import Runtime
 
+    checkpoint_tensors: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+    if resume is not None:
+        from .checkpoint import read_checkpoint, resolve_checkpoint
+
+        resume = resolve_checkpoint(resume).resolve()
+        checkpoint_tensors, state = read_checkpoint(resume)
+        if model is not None and model != state["model"]:
+            raise ConfigError(f"{resume} holds a {state['model']!r} model, not {model!r}; leave model out to resume")
+        model, config, preset = state["model"], state["config"], None
+        if data is None:
+            data, data_options = state["data"]["name"], state["data"].get("options") or data_options
+    if data is None:
+        data = "mnist"
     if not isinstance(model, str):
         raise ConfigError("launch() needs a registered model name (the workers build the model from it), "
                           f"got {type(model).__name__}; for a model object use genwidgets.train")
@@ -475,6 +496,8 @@ def launch(
     dataset = load_data(data, labels=labels, **dict(data_options or {}))
     mirror = build_model(model, config=config, preset=preset, data_spec=dataset.spec,
                          runtime=Runtime.create(device="cpu"))
+    if checkpoint_tensors:
+        mirror.load_state_dict({k[len("model."):]: v for k, v in checkpoint_tensors.items() if k.startswith("model.")})
     distributed.check_supported(mirror)  # refuse here, not after the workers start
     if mirror.config.batch_size % processes:
         raise ConfigError(f"batch_size {mirror.config.batch_size} (the global batch) must divide evenly over "
@@ -496,9 +519,14 @@ def launch(
         data_arg, source = {"npz": str(npz.resolve())}, {"name": "data", "options": {}}
     spec = {"model": model, "data": data_arg, "steps": steps, "config": dict(config or {}), "preset": preset,
             "out": None if out is None else str(Path(out).resolve()), "device": device, "precision": precision,
-            "data_options": dict(data_options or {}), "run_options": dict(run_options), "data_source": source}
+            "data_options": dict(data_options or {}), "run_options": dict(run_options), "data_source": source,
+            "resume": None if resume is None else str(resume)}
     run = LaunchedRun(spec, model=mirror, data=dataset, processes=processes, work_dir=work_dir,
                       connect_timeout=connect_timeout)
+    if state:
+        run.step_count = int(state["step"])
+        if "history" in state:
+            run.history = MetricHistory.from_state(state["history"])
     if start:
         run.start()
     return run

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import GenwidgetsError
 from . import channel, distributed
+from .checkpoint import read_checkpoint
 from .events import Event
 from .run import Run
 
@@ -43,10 +44,16 @@ def build_run(spec: dict[str, Any]) -> Run:
         with np.load(data["npz"], allow_pickle=False) as arrays:
             data = arrays["x"]
             labels = arrays["labels"] if "labels" in arrays.files else None
-    return train(spec["model"], data, steps=spec.get("steps"), config=spec.get("config"),
-                 preset=spec.get("preset"), out=spec.get("out"), device=spec.get("device"),
-                 precision=spec.get("precision", "auto"), labels=labels,
-                 data_options=spec.get("data_options"), start=False, **spec.get("run_options", {}))
+    resume_from = spec.get("resume")
+    tensors, state = read_checkpoint(resume_from) if resume_from else ({}, None)
+    run = train(spec["model"], data, steps=spec.get("steps"),
+                config=state["config"] if state else spec.get("config"),
+                preset=None if state else spec.get("preset"), out=spec.get("out"), device=spec.get("device"),
+                precision=spec.get("precision", "auto"), labels=labels,
+                data_options=spec.get("data_options"), start=False, **spec.get("run_options", {}))
+    if state is not None:
+        run.load_state(tensors, state)  # every rank: same weights, optimizer, data order and RNG
+    return run
 
 
 class KernelBridge:
