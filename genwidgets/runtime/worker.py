@@ -127,7 +127,7 @@ class KernelBridge:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one rank of a launched run; returns the exit status."""
+    """Run one rank of a launched run; returns the exit status (see :func:`run_and_exit`)."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m genwidgets.runtime.worker SPEC.json (started by genwidgets.launch)", file=sys.stderr)
@@ -154,23 +154,31 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if bridge is not None:
             bridge.close()
-        if run.dist is not None:
-            import torch.distributed as dist
-
-            if dist.is_initialized():
-                dist.destroy_process_group()
+    _RUNS.append(run)  # see run_and_exit: the DDP-wrapped networks must not be destroyed
     return status
 
 
-if __name__ == "__main__":
+#: Runs kept alive until the process exits (see :func:`run_and_exit`).
+_RUNS: list[Run] = []
+
+
+def run_and_exit() -> None:
+    """Run :func:`main`, then leave the process without interpreter finalisation.
+
+    Everything is written and closed by then (checkpoint fsynced, events delivered, channel
+    closed). What is left are DDP's and gloo's native objects: destroying them after training
+    (when ``main``'s locals go, or at interpreter finalisation) blocked forever on a futex now and
+    then (seen 2 runs in ~10 on a loaded 2-core machine: main thread in a destructor, gloo's
+    threads waiting), so the worker keeps them alive and exits with ``os._exit``.
+    """
     code = main()
-    # Everything is written and closed by now (checkpoint fsynced, events delivered, channel and
-    # process group closed). Interpreter finalisation with gloo's native threads still alive hung
-    # now and then (seen: 1 run in 3 on a loaded 2-core machine, main thread at exit, a native
-    # thread without Python frames), so the worker leaves without it.
     from .shutdown import close_all
 
     close_all()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run_and_exit()
