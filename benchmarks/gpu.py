@@ -125,10 +125,11 @@ def step_flops(model, data: gw.TensorData) -> float:
     return float(counter.get_total_flops())
 
 
-def measure(case: Case, device: torch.device, *, steps: int, pairs: int) -> dict:
+def measure(case: Case, device: torch.device, *, steps: int, pairs: int, compile: bool = False) -> dict:
+    """Alternate genwidgets and the bare loop on one model (the bare loop uses the Run's prepared networks)."""
     data = in_memory(case.data, 4096, device)
     run = gw.train(case.family, data=data, config=case.config, preset=case.preset, steps=None, start=False,
-                   device=str(device), checkpoint_every=None, log_every=10, sample_every=100)
+                   device=str(device), checkpoint_every=None, log_every=10, sample_every=100, compile=compile)
     model = run.model
 
     def with_run() -> float:
@@ -153,7 +154,8 @@ def measure(case: Case, device: torch.device, *, steps: int, pairs: int) -> dict
     flops = step_flops(model, data)
     ma, mb = statistics.median(a), statistics.median(b)
     return {"case": case.name, "a": ma, "b": mb, "ratio": statistics.median(x / y for x, y in zip(a, b, strict=True)),
-            "samples": ma * model.config.batch_size, "flops": flops, "precision": model.runtime.precision}
+            "samples": ma * model.config.batch_size, "flops": flops, "precision": model.runtime.precision,
+            "layout": "channels_last" if model.runtime.channels_last else "contiguous"}
 
 
 def main() -> None:
@@ -163,6 +165,7 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     parser.add_argument("--steps", type=int, default=None, help="steps per timed window")
     parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the networks (both loops use them)")
     args = parser.parse_args()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cpu":
@@ -177,9 +180,10 @@ def main() -> None:
           "GFLOP per step | achieved TFLOP/s (A) | fraction of peak |")
     print("|---|---|---|---|---|---|---|---|---|")
     for case in cases:
-        r = measure(case, device, steps=steps, pairs=args.pairs)
+        r = measure(case, device, steps=steps, pairs=args.pairs, compile=args.compile)
         achieved = r["flops"] * r["a"]
-        print(f"| {r['case']} | {r['precision']} | {r['a']:.1f} | {r['b']:.1f} | {r['ratio']:.3f} | "
+        setup = f"{r['precision']}, {r['layout']}" + (", compiled" if args.compile else "")
+        print(f"| {r['case']} | {setup} | {r['a']:.1f} | {r['b']:.1f} | {r['ratio']:.3f} | "
               f"{r['samples']:.0f} | {r['flops'] / 1e9:.2f} | {achieved / 1e12:.3f} | {achieved / peak:.1%} |")
 
 
