@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def rate(fn: Callable[[], int]) -> float:
@@ -28,3 +29,21 @@ def summary(name: str, xs: list[float], ys: list[float], unit: str, a: str, b: s
     ratios = [x / y for x, y in zip(xs, ys, strict=True)]
     return (f"| {name} | {statistics.median(xs):.2f} {unit} | {statistics.median(ys):.2f} {unit} | "
             f"{statistics.median(ratios):.3f} | {len(xs)} |")
+
+
+def median_ratio(xs: list[float], ys: list[float]) -> float:
+    """The median of the per-pair ratios A/B."""
+    return statistics.median(x / y for x, y in zip(xs, ys, strict=True))
+
+
+@contextlib.contextmanager
+def comm_class(cls: type) -> Iterator[None]:
+    """Make widgets opened in this block use comm class ``cls`` (the ``comm`` package's factory), then restore it."""
+    import comm
+
+    previous = comm.create_comm
+    comm.create_comm = cls
+    try:
+        yield
+    finally:
+        comm.create_comm = previous

@@ -25,10 +25,9 @@ import threading
 import time
 from typing import Any
 
-import comm
 import numpy as np
 import torch
-from _common import alternate
+from _common import alternate, comm_class
 from comm.base_comm import BaseComm
 
 import genwidgets as gw
@@ -50,10 +49,21 @@ class TimingComm(BaseComm):
             TimingComm.arrived.set()
 
 
-def measure(name: str, pairs: int) -> tuple[list[float], list[float]]:
+def measure(name: str, pairs: int, *, preset: str | None = None, n: int = 2000,
+            warmup: int = 20) -> tuple[list[float], list[float]]:
+    """Probe round trips (A) and bare decodes (B) in ms for family ``name`` on mnist, ``pairs`` alternating pairs.
+
+    The model is the family's default configuration (or ``preset``), untrained, on one CPU thread;
+    the explorer maps ``n`` points and uses :class:`TimingComm`. ``warmup`` pairs run first, untimed.
+    """
+    with comm_class(TimingComm):
+        return _measure(name, pairs, preset=preset, n=n, warmup=warmup)
+
+
+def _measure(name: str, pairs: int, *, preset: str | None, n: int, warmup: int) -> tuple[list[float], list[float]]:
     data = gw.load_data("mnist")
-    model = gw.build_model(name, data.spec, runtime=gw.Runtime.create(device="cpu", num_threads=1))
-    explorer = LatentExplorer(model, data, n=2000)
+    model = gw.build_model(name, data.spec, preset=preset, runtime=gw.Runtime.create(device="cpu", num_threads=1))
+    explorer = LatentExplorer(model, data, n=n)
     frozen = explorer.session.view.model
     rng = np.random.default_rng(0)
     points = explorer.session.state.points
@@ -77,7 +87,7 @@ def measure(name: str, pairs: int) -> tuple[list[float], list[float]]:
             frozen.decode(z)
         return 1000 * (time.perf_counter() - t0)
 
-    for _ in range(20):  # warm-up: allocator, first-call costs, the worker's thread setup
+    for _ in range(warmup):  # warm-up: allocator, first-call costs, the worker's thread setup
         round_trip()
         bare()
     result = alternate(round_trip, bare, pairs)
@@ -90,7 +100,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--models", nargs="+", default=["dcgan", "vae"])
     args = parser.parse_args()
-    comm.create_comm = TimingComm
     torch.set_num_threads(1)  # the bare decode's thread; the explorer's worker follows the runtime's (1)
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, CPU, default configs on mnist, "
           f"{args.pairs} alternating pairs per model\n")

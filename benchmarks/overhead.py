@@ -153,6 +153,24 @@ def _train_with_run(run: gw.Run, steps: int) -> int:
     return run.step_count - start
 
 
+def measure_case(case: Case, *, rounds: int, scale: float = 1.0,
+                 runtime: gw.Runtime | None = None) -> tuple[list[float], list[float]]:
+    """Steps/s of a Run (A) and of the plain loop (B) on one case: ``rounds`` alternating pairs after a warm-up.
+
+    Both sides train the same freshly built model (1 CPU thread unless ``runtime`` says otherwise);
+    each timed window is ``case.steps * scale`` steps.
+    """
+    rt = runtime or gw.Runtime.create(device="cpu", num_threads=1)
+    data = gw.load_data(case.data)
+    model = gw.build_model(case.family, data.spec, preset=case.preset, runtime=rt)
+    run = gw.Run(model, data, steps=None, log_every=10, sample_every=100, checkpoint_every=None)
+    steps = max(1, round(case.steps * scale))
+    measure_run = functools.partial(rate, functools.partial(_train_with_run, run, steps))
+    measure_plain = functools.partial(rate, functools.partial(PLAIN[case.family], model, data, steps))
+    measure_run(), measure_plain()  # warm up both paths
+    return alternate(measure_run, measure_plain, rounds)
+
+
 def main() -> None:
     """Print the markdown table."""
     parser = argparse.ArgumentParser()
@@ -170,14 +188,7 @@ def main() -> None:
     for case in CASES:
         if only and case.family not in only:
             continue
-        data = gw.load_data(case.data)
-        model = gw.build_model(case.family, data.spec, preset=case.preset, runtime=rt)
-        run = gw.Run(model, data, steps=None, log_every=10, sample_every=100, checkpoint_every=None)
-        steps = max(1, round(case.steps * args.scale))
-        measure_run = functools.partial(rate, functools.partial(_train_with_run, run, steps))
-        measure_plain = functools.partial(rate, functools.partial(PLAIN[case.family], model, data, steps))
-        measure_run(), measure_plain()  # warm up both paths
-        xs, ys = alternate(measure_run, measure_plain, args.rounds)
+        xs, ys = measure_case(case, rounds=args.rounds, scale=args.scale, runtime=rt)
         print(summary(f"{case.family} on {case.data} ({case.preset or 'default'})", xs, ys, "", "Run", "plain"),
               flush=True)
 

@@ -24,8 +24,7 @@ import sys
 import time
 from typing import Any
 
-import comm
-from _common import alternate, summary
+from _common import alternate, comm_class, summary
 from comm.base_comm import BaseComm
 
 import genwidgets as gw
@@ -48,13 +47,14 @@ class SerializingComm(BaseComm):
         entry[1] += 1
 
 
-def train(args: argparse.Namespace, *, panel: bool, stats: list | None = None) -> float:
-    run = gw.train("dcgan", data="mnist", preset=args.preset, steps=args.steps, log_every=1,
+def train(*, steps: int, preset: str, panel: bool, stats: list | None = None) -> float:
+    """Steps/s of one fresh DCGAN run on mnist, with a live TrainingPanel attached or none."""
+    run = gw.train("dcgan", data="mnist", preset=preset, steps=steps, log_every=1,
                    sample_every=20, checkpoint_every=None, start=False)
     widget = TrainingPanel(run) if panel else None
     t0 = time.perf_counter()
     run.start().wait()
-    rate = args.steps / (time.perf_counter() - t0)
+    rate = steps / (time.perf_counter() - t0)
     if widget is not None:
         widget.wait_idle()
         if stats is not None:
@@ -63,17 +63,26 @@ def train(args: argparse.Namespace, *, panel: bool, stats: list | None = None) -
     return rate
 
 
+def measure(*, pairs: int, steps: int = 600, preset: str = "tiny") -> tuple[list[float], list[float], list]:
+    """Steps/s with a panel (A) and without (B), ``pairs`` alternating pairs after one warm-up run.
+
+    Returns A, B and each panel run's (feed stats, flushes). Panels use :class:`SerializingComm`.
+    """
+    with comm_class(SerializingComm):
+        train(steps=steps, preset=preset, panel=True)  # warm-up: data cache, allocator, first-call costs
+        stats: list = []
+        with_panel, without = alternate(lambda: train(steps=steps, preset=preset, panel=True, stats=stats),
+                                        lambda: train(steps=steps, preset=preset, panel=False), pairs)
+    return with_panel, without, stats
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--preset", default="tiny")
     args = parser.parse_args()
-    comm.create_comm = SerializingComm
-    train(args, panel=True)  # warm-up: data cache, allocator, first-call costs
-    stats: list = []
-    with_panel, without = alternate(lambda: train(args, panel=True, stats=stats),
-                                    lambda: train(args, panel=False), args.pairs)
+    with_panel, without, stats = measure(pairs=args.pairs, steps=args.steps, preset=args.preset)
     print(f"python {sys.version.split()[0]}, DCGAN preset {args.preset!r} on mnist, {args.steps} steps/run, "
           f"log_every=1, sample_every=20\n")
     print("| case | with panel (A) | no panel (B) | median ratio A/B | pairs |")
