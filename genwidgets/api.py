@@ -152,7 +152,8 @@ def train(
         built = cls(cfg, data_spec=dataset.spec, runtime=runtime)
     if built.runtime.device.type != "cpu":
         dataset.to(built.runtime.device)  # in-memory data goes to the accelerator once
-    source = {"name": dataset.name, "options": dict(data_options or {})} if isinstance(data, str) else None
+    source = ({"name": dataset.name, "options": dict(data_options or {})} if isinstance(data, str)
+              else getattr(dataset, "source", None))  # a train/test part records how to cut it again
     run = Run(built, dataset, steps=steps, out_dir=out, data_source=source, **run_options)
     if start:
         run.start()
@@ -243,6 +244,10 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
         if source.get("name") in (None, "data"):
             raise ConfigError(f"checkpoint {path} was trained on user data; pass it again with data=...")
         dataset = load_data(source["name"], **source.get("options", {}))
+        if source.get("split"):  # trained on a train/test part: resume on the same part
+            from .metrics.splits import rebuild_split
+
+            dataset = rebuild_split(dataset, source["split"])
     else:
         dataset = load_data(data)
     cfg = cls.Config.from_dict(state["config"])
@@ -253,7 +258,8 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
             "checkpoint_every": saved["checkpoint_every"], **run_options}
     run_dir = Path(out) if out is not None else path.parent.parent
     run = Run(model, dataset, steps=steps if steps is not None else saved["steps"], out_dir=run_dir,
-              data_source={"name": source.get("name"), "options": source.get("options", {})}, **opts)
+              data_source={k: v for k, v in source.items() if k != "spec"} if data is None
+              else {"name": getattr(dataset, "name", "data"), "options": {}}, **opts)
     try:
         run.load_state(tensors, state)
     except (RuntimeError, KeyError, ValueError) as exc:

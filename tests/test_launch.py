@@ -212,3 +212,18 @@ def test_channel_round_trips_arrays_and_bytes_and_refuses_a_wrong_token() -> Non
     np.testing.assert_array_equal(message.arrays["images"], images)
     assert bytes(message.arrays["blob"]) == b"\x00\x01\x02"
     assert message.header["data"] == {"labels": None, "err": "ValueError: x"}
+
+
+@pytest.mark.slow
+def test_launched_workers_train_on_the_train_part_they_were_given(tmp_path: Path) -> None:
+    """Protects: a train/test part reaches the workers as a recipe (name + split), and checkpoints record it."""
+    from genwidgets.metrics.splits import train_test_split
+
+    train, _ = train_test_split(gw.load_data("ring"))
+    run = gw.launch("gan", data=train, processes=2, preset="tiny", steps=4, out=tmp_path, log_every=2)
+    run.wait()
+    _, state = read_checkpoint(list_checkpoints(tmp_path)[-1])
+    assert state["data"]["split"] == {"part": "train", "test_fraction": 0.2, "seed": 0}
+    resumed = gw.resume(tmp_path, steps=4, start=False)
+    assert len(resumed.data) == len(train)
+    assert torch.equal(resumed.data.indices, train.indices)

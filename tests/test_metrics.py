@@ -372,3 +372,21 @@ def test_evaluate_spec_mismatch_is_refused():
     model = Sampler(ModelConfig(), data_spec=DataSpec(kind="points", shape=(3,)), runtime=CPU)
     with pytest.raises(gw.DataError, match="shaped"):
         evaluate(model, data=data)
+
+
+def test_a_run_on_a_train_part_records_it_and_resumes_on_the_same_part(tmp_path):
+    """Protects: resuming a run trained on the train split continues on that split, not on all the data
+    (held-out examples must never leak into training)."""
+    from genwidgets.runtime.checkpoint import list_checkpoints, read_checkpoint
+
+    train, test = train_test_split(gw.load_data("ring"))
+    gw.train("vae", data=train, preset="tiny", steps=3, out=tmp_path, log_every=1).wait()
+    _, state = read_checkpoint(list_checkpoints(tmp_path)[-1])
+    assert state["data"]["name"] == "ring"
+    assert state["data"]["split"] == {"part": "train", "test_fraction": 0.2, "seed": 0}
+    resumed = gw.resume(tmp_path, steps=6)
+    resumed.wait()
+    assert torch.equal(resumed.data.indices, train.indices)
+    assert not set(resumed.data.indices.tolist()) & set(test.indices.tolist())
+    _, state = read_checkpoint(list_checkpoints(tmp_path)[-1])
+    assert state["step"] == 6 and state["data"]["split"]["part"] == "train"

@@ -36,6 +36,10 @@ class SubsetData(GenData):
         base: The full data set.
         indices: 1-D int64 CPU tensor of the base indices this view holds, in view order.
         split: ``"train"``, ``"test"`` or a caller's label.
+        source: How to rebuild this view from a registered data set, JSON-ready (``{"name",
+            "options", "split": {"part", "test_fraction", "seed"}}``), for views made by
+            :func:`train_test_split`; None otherwise. A run records it, so ``resume`` trains on
+            the same part, not on the full set.
     """
 
     def __init__(self, base: GenData, indices: torch.Tensor, *, split: str = "subset") -> None:
@@ -45,6 +49,7 @@ class SubsetData(GenData):
         self.base = base
         self.indices = idx
         self.split = split
+        self.source: dict[str, Any] | None = None
         self.name = base.name
         self.spec = base.spec
         self.class_names = base.class_names
@@ -111,7 +116,19 @@ def train_test_split(
     if n_test < 1 or n_test >= n:
         raise DataError(f"cannot hold out {test_fraction:g} of {n} examples: one part would be empty")
     order = split_order(n, seed)
-    return (SubsetData(data, order[: n - n_test], split="train"), SubsetData(data, order[n - n_test :], split="test"))
+    parts = (SubsetData(data, order[: n - n_test], split="train"), SubsetData(data, order[n - n_test :], split="test"))
+    for part in parts:
+        part.source = {"name": data.name, "options": dict(getattr(data, "source_options", None) or {}),
+                       "split": {"part": part.split, "test_fraction": float(test_fraction), "seed": int(seed)}}
+    return parts
+
+
+def rebuild_split(base: GenData, split: dict[str, Any]) -> SubsetData:
+    """The part of ``base`` a recorded ``split`` (see :attr:`SubsetData.source`) names."""
+    train, test = train_test_split(base, split["test_fraction"], split["seed"])
+    if split["part"] not in ("train", "test"):
+        raise DataError(f"a recorded split part must be 'train' or 'test', got {split['part']!r}")
+    return train if split["part"] == "train" else test
 
 
 def disjoint_indices(n_total: int, sizes: tuple[int, ...], seed: int) -> list[torch.Tensor]:

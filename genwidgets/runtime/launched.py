@@ -507,6 +507,8 @@ def launch(
     if isinstance(data, (str, os.PathLike)):
         data_arg: Any = os.fspath(data)
         source = {"name": dataset.name, "options": dict(data_options or {})}
+    elif getattr(dataset, "source", None):  # a train/test part of a registered set: cut again in each worker
+        data_arg = source = dict(dataset.source)
     else:
         if not hasattr(dataset, "x"):
             raise ConfigError(f"launch() passes data to its workers as a name, a folder path, an array or a "

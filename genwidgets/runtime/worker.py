@@ -40,7 +40,12 @@ def build_run(spec: dict[str, Any]) -> Run:
 
     data: Any = spec["data"]
     labels = None
-    if isinstance(data, dict) and "npz" in data:
+    if isinstance(data, dict) and "split" in data:
+        from ..api import load_data
+        from ..metrics.splits import rebuild_split
+
+        data = rebuild_split(load_data(data["name"], **data.get("options", {})), data["split"])
+    elif isinstance(data, dict) and "npz" in data:
         with np.load(data["npz"], allow_pickle=False) as arrays:
             data = arrays["x"]
             labels = arrays["labels"] if "labels" in arrays.files else None
