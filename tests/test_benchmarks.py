@@ -20,8 +20,8 @@ def test_gpu_benchmark_runs_on_cpu_at_small_sizes_and_prints_its_table() -> None
     done = subprocess.run([sys.executable, "gpu.py", "--small", "--pairs", "1", "--steps", "4"], cwd=BENCHMARKS,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = re.findall(r"^\| (DCGAN|conv VAE)[^|]*\| fp32 \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|.*\| ([\d.]+)% \|$",
-                      done.stdout, flags=re.MULTILINE)
+    row = r"^\| (DCGAN|conv VAE)[^|]*\| fp32, contiguous \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|.*\| ([\d.]+)% \|$"
+    rows = re.findall(row, done.stdout, flags=re.MULTILINE)
     assert [r[0] for r in rows] == ["DCGAN", "conv VAE"], done.stdout
     for _, a, b, ratio, fraction in rows:
         assert float(a) > 0 and float(b) > 0 and float(ratio) > 0 and 0 < float(fraction) < 100
