@@ -25,8 +25,8 @@ per-pair ratios A/B, the goal and whether the medians meet it:
   (which imports torch and the API) over ``import torch``, each in a fresh interpreter
   (``python -I``), rounds alternating the three (goal for the first: < 1).
 
-``--quick`` uses tiny presets, short windows and few pairs (about a minute on 2 cores; what the
-test suite runs); the default takes about 10 minutes on a quiet 2-core machine. The model
+``--quick`` uses tiny presets, short windows and few pairs (about 40 s on 2 cores; what the
+test suite runs); the default takes about 6 minutes on a lightly loaded 2-core machine. The model
 benchmarks run on the CPU with one torch thread.
 """
 
@@ -99,7 +99,10 @@ DEFAULT = Settings(overhead_cases=overhead.CASES, overhead_rounds=7, overhead_sc
 
 @dataclasses.dataclass
 class Row:
-    """One line of the table: genwidgets (A) against its reference (B), medians over ``pairs`` pairs."""
+    """One line of the table: genwidgets (A) against its reference (B), medians over ``pairs`` pairs.
+
+    ``a`` and ``b`` keep every timed sample, in pair order (they go into the JSON, not the table).
+    """
 
     group: str
     name: str
@@ -110,6 +113,8 @@ class Row:
     goal: str
     met: bool | None
     pairs: int
+    a: list[float] = dataclasses.field(default_factory=list, repr=False)
+    b: list[float] = dataclasses.field(default_factory=list, repr=False)
 
     @property
     def verdict(self) -> str:
@@ -121,7 +126,8 @@ def _row(group: str, name: str, unit: str, a: list[float], b: list[float], *, go
          check: Callable[[float, float, float], bool] | None = None) -> Row:
     """A row from paired samples; ``check(median A, median B, ratio)`` decides pass/miss."""
     ma, mb, ratio = statistics.median(a), statistics.median(b), median_ratio(a, b)
-    return Row(group, name, unit, ma, mb, ratio, goal, None if check is None else bool(check(ma, mb, ratio)), len(a))
+    met = None if check is None else bool(check(ma, mb, ratio))
+    return Row(group, name, unit, ma, mb, ratio, goal, met, len(a), list(a), list(b))
 
 
 def _at_least(bound: float) -> Callable[[float, float, float], bool]:
