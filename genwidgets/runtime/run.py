@@ -34,6 +34,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
+from .metric_sums import MetricSums
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
 from .shutdown import RUNS, close_at_exit
@@ -151,8 +152,7 @@ class Run:
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
-        self._acc: dict[str, torch.Tensor] = {}
-        self._acc_n = 0
+        self._sums = MetricSums()
         self._interval_start = time.perf_counter()
         self._interval_steps = 0
         self._check_every = 1 if self.runtime.device.type == "cpu" else log_every
@@ -409,12 +409,9 @@ class Run:
         self.step_count += 1
         self._interval_steps += 1
         self.train_seconds += time.perf_counter() - t0
-        for key, value in metrics.items():
-            tensor = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-            self._acc[key] = self._acc[key] + tensor.float() if key in self._acc else tensor.float()
-        self._acc_n += 1
-        if self.step_count % self._check_every == 0:
-            self._check_finite(metrics)
+        row = self._sums.add(metrics)
+        if self.step_count % self._check_every == 0 and (row is None or not MetricSums.row_is_finite(row)):
+            self._check_finite(metrics)  # names the bad values (or checks values that were not stacked)
         last: dict[str, float] = {}
         if force_log or self.step_count % self.log_every == 0 or self.step_count == self.steps:
             last = self._flush_metrics()
@@ -449,18 +446,16 @@ class Run:
             )
 
     def _flush_metrics(self) -> dict[str, float]:
-        if not self._acc_n:
+        values = self._sums.means()  # the only host sync (resets the sums)
+        if not values:
             return {}
-        values = {k: float(v) / self._acc_n for k, v in self._acc.items()}  # the only host sync
         if any(not math.isfinite(v) for v in values.values()):
-            self._acc, self._acc_n = {}, 0
             self._check_finite(values)
         now = time.perf_counter()
         elapsed = now - self._interval_start
         if elapsed > 0 and self._interval_steps:
             self.steps_per_sec = self._interval_steps / elapsed
         self._interval_start, self._interval_steps = now, 0
-        self._acc, self._acc_n = {}, 0
         self.latest_metrics = values
         self.history.append(self.step_count, values)
         self.events.publish(Event("metrics", self.step_count, {"values": values, "steps_per_sec": self.steps_per_sec}))
