@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -154,6 +155,30 @@ def test_a_launched_run_continues_from_its_checkpoint_in_new_workers(tmp_path: P
         second.stop(timeout=20)
     with pytest.raises(gw.ConfigError, match="holds a 'gan' model"):
         gw.launch("vae", resume=tmp_path / "a", start=False)
+
+
+@pytest.mark.slow
+def test_processes_that_linger_after_the_run_ended_are_ended_by_the_kernel(tmp_path: Path) -> None:
+    """Protects: when the run has ended but its processes do not exit (here torchrun is stopped, so it cannot),
+    the kernel ends them after the grace period, warns, and the run keeps its reported state: wait() returns."""
+    run = gw.launch("gan", data="ring", processes=2, preset="tiny", steps=300, out=tmp_path, log_every=50,
+                    exit_grace=2.0)
+    warnings: list[str] = []
+    run.subscribe(lambda ev: warnings.append(ev.data["message"]), kinds=["warning"])
+    torchrun = run._process.pid
+    os.kill(torchrun, signal.SIGSTOP)  # the workers train on and exit; torchrun cannot exit
+    try:
+        _wait_for(lambda: run.returncode is not None, 90, "the kernel to end the lingering processes")
+        assert run.state == "finished" and run.error is None
+        assert run.returncode != 0
+        run.wait()  # no error: the run itself finished
+        _wait_for(lambda: bool(warnings), 10, "the warning event")
+        assert "had not exited 2 s later" in warnings[0] and "workers.log" in warnings[0]
+        assert list_checkpoints(tmp_path)[-1].name == "step-00000300"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(torchrun, signal.SIGCONT)
+        run.stop(timeout=20)
 
 
 def test_launch_refuses_what_the_workers_could_not_run_before_starting_them(tmp_path: Path) -> None:

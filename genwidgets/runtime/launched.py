@@ -65,7 +65,7 @@ class LaunchedRun:
     """
 
     def __init__(self, spec: Mapping[str, Any], *, model: Any, data: Any, processes: int,
-                 work_dir: Path, connect_timeout: float = 180.0) -> None:
+                 work_dir: Path, connect_timeout: float = 180.0, exit_grace: float = 60.0) -> None:
         self.spec = dict(spec)
         self.model = model
         self.data = data
@@ -79,6 +79,10 @@ class LaunchedRun:
         self.work_dir = work_dir
         self.log_path = work_dir / "workers.log"
         self.connect_timeout = connect_timeout
+        #: Seconds the workers get to exit after rank 0 reports that the run ended; then the
+        #: kernel dumps their stacks into the log and ends them (the run keeps its reported state).
+        self.exit_grace = exit_grace
+        self._ended_by_kernel = False
         self.history = MetricHistory(int(options.get("history_points", 10_000)))
         self.events = EventBus()
         self.error: BaseException | None = None
@@ -227,6 +231,8 @@ class LaunchedRun:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, sig)
+            if sig == signal.SIGTERM:  # a stopped (SIGSTOP) process handles TERM only once continued
+                os.killpg(self._process.pid, signal.SIGCONT)
         for pid in self.pids:  # workers that left torchrun's process group
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
@@ -362,6 +368,10 @@ class LaunchedRun:
                 self._state = str(data["new"])
                 self._pauses_seen += self._state == "paused"
             self._cond.notify_all()
+        if event.kind == "state" and self._state in _ENDED:
+            timer = threading.Timer(self.exit_grace, self._end_lingering_workers)
+            timer.daemon = True
+            timer.start()
         self.events.publish(event)
 
     def _load_weights(self, blob: bytes, step: int) -> None:
@@ -375,6 +385,16 @@ class LaunchedRun:
             self._weights_seen += 1
             self._cond.notify_all()
 
+    def _end_lingering_workers(self) -> None:
+        """Rank 0 said the run ended, but the processes are still there after the grace period: end them."""
+        if self._returncode is not None or not self.is_alive:
+            return
+        self._ended_by_kernel = True
+        self.events.publish(Event("warning", self.step_count, {
+            "message": f"the run {self._state} but its worker processes had not exited {self.exit_grace:g} s later; "
+                       f"ending them (their stacks are in {self.log_path})"}))
+        self._end_processes(0)
+
     def _watch(self) -> None:
         assert self._process is not None
         code = self._process.wait()
@@ -386,7 +406,9 @@ class LaunchedRun:
             time.sleep(0.05)
         old = self._state
         with self._cond:
-            if code != 0:
+            if code != 0 and self._ended_by_kernel and self._state in ("finished", "stopped"):
+                pass  # the run ended as reported; only its processes had to be ended
+            elif code != 0:
                 exited = f"the worker processes exited with status {code}: {self._log_tail()}"
                 self.error_message = f"{self.error_message}; {exited}" if self.error_message else exited
                 self.error = RunError(self.error_message)
@@ -439,6 +461,7 @@ def launch(
     data_options: Mapping[str, Any] | None = None,
     start: bool = True,
     connect_timeout: float = 180.0,
+    exit_grace: float = 60.0,
     **run_options: Any,
 ) -> LaunchedRun:
     """Train ``model`` with DistributedDataParallel in ``processes`` torchrun workers outside the kernel.
@@ -468,6 +491,8 @@ def launch(
         data_options: Options for a registered data set's loader.
         start: Start the workers now (False: call ``run.start()``).
         connect_timeout: Seconds to wait for rank 0 to connect back.
+        exit_grace: Seconds the worker processes get to exit once rank 0 reports the run ended;
+            after that the kernel ends them (a stack dump goes to the log first).
         **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ... (see Run).
     """
     from ..api import build_model, load_data
@@ -524,7 +549,7 @@ def launch(
             "data_options": dict(data_options or {}), "run_options": dict(run_options), "data_source": source,
             "resume": None if resume is None else str(resume)}
     run = LaunchedRun(spec, model=mirror, data=dataset, processes=processes, work_dir=work_dir,
-                      connect_timeout=connect_timeout)
+                      connect_timeout=connect_timeout, exit_grace=exit_grace)
     if state:
         run.step_count = int(state["step"])
         if "history" in state:
