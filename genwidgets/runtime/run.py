@@ -321,7 +321,6 @@ class Run:
         self._interval_start, self._interval_steps = time.perf_counter(), 0
         try:
             while True:
-                self._pause_if_due()
                 pause, stop = self._agreed_control()
                 if pause and not stop:
                     with self._control:
@@ -354,19 +353,16 @@ class Run:
             self._set_state("finished" if finished else "stopped")
             self._control.notify_all()
 
-    def _pause_if_due(self) -> None:
-        """Turn a finished ``resume(steps=n)`` into a pause request."""
-        with self._control:
-            if self._pause_at is not None and self.step_count >= self._pause_at:
-                self._pause_at, self._pause_requested = None, True
-
     def _agreed_control(self) -> tuple[bool, bool]:
         """(pause, stop) for this step boundary; under torchrun, rank 0's flags, the same on every rank.
 
-        Under torchrun, live hyperparameter edits travel with the flags and are applied here on
-        every rank at the same step, so the replicas never diverge.
+        A finished ``resume(steps=n)`` becomes a pause request here. Under torchrun, live
+        hyperparameter edits travel with the flags and are applied here on every rank at the same
+        step, so the replicas never diverge.
         """
         with self._control:
+            if self._pause_at is not None and self.step_count >= self._pause_at:
+                self._pause_at, self._pause_requested = None, True
             flags = [self._pause_requested, self._stop_requested]
             pending = {}
             if self.dist is not None and self.dist.is_main:
@@ -379,8 +375,7 @@ class Run:
                 self._pause_requested, self._stop_requested = agreed
         if pending:
             with self._step_lock:
-                self.model.apply_config(self.model.config.replace(**pending))
-            self.events.publish(Event("hparams", self.step_count, dict(pending)))
+                self._apply_edits(pending)
         return agreed[0], agreed[1]
 
     def _wait_while_paused(self) -> bool:
@@ -465,8 +460,12 @@ class Run:
         with self._control:
             pending, self._pending_hparams = self._pending_hparams, {}
         if pending:
-            self.model.apply_config(self.model.config.replace(**pending))
-            self.events.publish(Event("hparams", self.step_count, dict(pending)))
+            self._apply_edits(pending)
+
+    def _apply_edits(self, edits: Mapping[str, Any]) -> None:
+        """Apply live hyperparameter edits to the model and announce them (between steps)."""
+        self.model.apply_config(self.model.config.replace(**edits))
+        self.events.publish(Event("hparams", self.step_count, dict(edits)))
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
