@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -99,37 +100,40 @@ def test_launched_run_is_driven_from_the_kernel_and_stop_ends_every_worker(tmp_p
         run.stop(timeout=20)
 
 
+@pytest.fixture
+def training_gan(tmp_path: Path) -> Iterator[gw.LaunchedRun]:
+    """Two workers training a tiny GAN on ``ring`` until stopped (out: tmp_path/run), past their first steps."""
+    run = gw.launch("gan", data="ring", processes=2, preset="tiny", steps=None, out=tmp_path / "run", log_every=5)
+    try:
+        _wait_for(lambda: run.step_count > 0, what="first steps")
+        yield run
+    finally:
+        run.stop(timeout=20)
+
+
 @pytest.mark.slow
-def test_a_worker_that_dies_fails_the_run_with_a_readable_error_and_no_worker_is_left(tmp_path: Path) -> None:
+def test_a_worker_that_dies_fails_the_run_with_a_readable_error_and_no_worker_is_left(training_gan) -> None:
     """Protects: when one rank dies (SIGKILL), torchrun ends the others and the kernel reports the failure."""
-    run = gw.launch("gan", data="ring", processes=2, preset="tiny", steps=None, out=tmp_path / "run", log_every=5)
-    try:
-        _wait_for(lambda: run.step_count > 0, what="first steps")
-        pids = list(run.pids)
-        os.kill(pids[1], signal.SIGKILL)
-        _wait_for(lambda: run.returncode is not None, 120, "torchrun to end")
-        assert run.state == "failed"
-        assert "exited with status" in run.error_message and "workers.log" in run.error_message
-        with pytest.raises(gw.RunError):
-            run.wait()
-        _wait_for(lambda: not any(_alive(p) for p in pids), 30, "every worker to end")
-    finally:
-        run.stop(timeout=20)
+    run = training_gan
+    pids = list(run.pids)
+    os.kill(pids[1], signal.SIGKILL)
+    _wait_for(lambda: run.returncode is not None, 120, "torchrun to end")
+    assert run.state == "failed"
+    assert "exited with status" in run.error_message and "workers.log" in run.error_message
+    with pytest.raises(gw.RunError):
+        run.wait()
+    _wait_for(lambda: not any(_alive(p) for p in pids), 30, "every worker to end")
 
 
 @pytest.mark.slow
-def test_workers_stop_by_themselves_when_the_kernel_goes_away(tmp_path: Path) -> None:
+def test_workers_stop_by_themselves_when_the_kernel_goes_away(training_gan, tmp_path: Path) -> None:
     """Protects: a kernel that dies (its channel closes) leaves no orphan training processes behind."""
-    run = gw.launch("gan", data="ring", processes=2, preset="tiny", steps=None, out=tmp_path / "run", log_every=5)
-    try:
-        _wait_for(lambda: run.step_count > 0, what="first steps")
-        run._conn.close()  # what the kernel's death looks like from rank 0
-        _wait_for(lambda: run.returncode is not None, 60, "the workers to stop")
-        assert run.returncode == 0
-        assert not any(_alive(p) for p in run.pids)
-        assert list_checkpoints(tmp_path / "run"), "no final checkpoint after the kernel went away"
-    finally:
-        run.stop(timeout=20)
+    run = training_gan
+    run._conn.close()  # what the kernel's death looks like from rank 0
+    _wait_for(lambda: run.returncode is not None, 60, "the workers to stop")
+    assert run.returncode == 0
+    assert not any(_alive(p) for p in run.pids)
+    assert list_checkpoints(tmp_path / "run"), "no final checkpoint after the kernel went away"
 
 
 @pytest.mark.slow

@@ -159,6 +159,20 @@ POINT_XY = """(map, i) => {
 }"""
 
 
+def check_map_answers_a_drag(page: Page, points: int) -> dict:
+    """The explorer shows ``points`` map points, and a scripted 60 Hz drag of 30 moves gets >= 10 answers."""
+    explorer = page.locator(".gw-latent-explorer")
+    expect(explorer).to_have_attribute("data-rendered", "true")
+    expect(explorer).to_have_attribute("data-map-points", str(points))
+    box = explorer.locator(".gw-map .nsewdrag").first.bounding_box()
+    assert box is not None
+    result = explorer.locator(".gw-map").evaluate(SCRIPTED_DRAG, {
+        "x0": box["x"] + 0.3 * box["width"], "y0": box["y"] + 0.6 * box["height"],
+        "dx": 0.4 * box["width"] / 30, "dy": 0.3 * box["height"] / 30, "n": 30, "interval": 1000 / 60})
+    assert result["answered"] >= 10, f"the kernel answered too few probes: {result}"
+    return result
+
+
 def _check_pick(page: Page, root: object, connection_file: Path) -> None:
     """A click on a point (no drag) decodes exactly that example's code."""
     x, y = root.locator(".gw-map").evaluate(POINT_XY, 0)

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from .explorer_checks import SCRIPTED_DRAG
+from .explorer_checks import check_map_answers_a_drag
 from .helpers import kernel_eval, relevant_errors, wait_kernel_value
 from .test_lab import KERNEL_READY
 from .test_voila import open_tab
@@ -91,15 +91,7 @@ def test_lab_launched_workers_are_watched_and_stopped_from_the_browser(server_fa
 
     # The explorer decodes on the kernel's mirror of rank 0's weights.
     open_tab(page, "Latent space")
-    explorer = page.locator(".gw-latent-explorer")
-    expect(explorer).to_have_attribute("data-rendered", "true")
-    expect(explorer).to_have_attribute("data-map-points", "2000")
-    box = explorer.locator(".gw-map .nsewdrag").first.bounding_box()
-    assert box is not None
-    result = explorer.locator(".gw-map").evaluate(SCRIPTED_DRAG, {
-        "x0": box["x"] + 0.3 * box["width"], "y0": box["y"] + 0.6 * box["height"],
-        "dx": 0.4 * box["width"] / 30, "dy": 0.3 * box["height"] / 30, "n": 30, "interval": 1000 / 60})
-    assert result["answered"] >= 10, f"the kernel answered too few probes: {result}"
+    check_map_answers_a_drag(page, 2000)
     assert int(kernel_eval(connection, "run.weights_step")) > 0, "no weights reached the kernel's mirror"
 
     # The heatmap keeps drawing frames while the workers train.

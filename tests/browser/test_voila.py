@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from .explorer_checks import SCRIPTED_DRAG
+from .explorer_checks import check_map_answers_a_drag
 from .helpers import relevant_errors
 
 pytestmark = pytest.mark.browser
@@ -56,15 +56,7 @@ def test_voila_studio_every_widget_renders_and_round_trips(server_factory, page:
 
     # Latent explorer: the map renders; a drag comes back from the kernel as decoded outputs.
     open_tab(page, "Latent space")
-    explorer = page.locator(".gw-latent-explorer")
-    expect(explorer).to_have_attribute("data-rendered", "true")
-    expect(explorer).to_have_attribute("data-map-points", "2000")
-    box = explorer.locator(".gw-map .nsewdrag").first.bounding_box()
-    assert box is not None
-    result = explorer.locator(".gw-map").evaluate(SCRIPTED_DRAG, {
-        "x0": box["x"] + 0.3 * box["width"], "y0": box["y"] + 0.6 * box["height"],
-        "dx": 0.4 * box["width"] / 30, "dy": 0.3 * box["height"] / 30, "n": 30, "interval": 1000 / 60})
-    assert result["answered"] >= 10, f"the kernel answered too few probes: {result}"
+    check_map_answers_a_drag(page, 2000)
 
     # Discriminator heatmap: renders and keeps drawing frames of the training run.
     open_tab(page, "Discriminator")
