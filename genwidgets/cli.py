@@ -85,6 +85,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         run = gw.resume(args.resume, steps=args.steps, device=args.device, compile=args.compile,
                         channels_last=args.channels_last, start=False)
+        if args.set:  # e.g. a learning-rate drop: only the live-editable fields, validated by the run
+            run.set_hparams(**_parse_sets(args.set))
         out = run.out_dir
     else:
         config = _parse_sets(args.set)
@@ -241,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000; with --resume: the original)")
     p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIMESTAMP)")
     p.add_argument("--preset", help="config preset, e.g. tiny")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override (repeatable); with --resume, live-editable hyperparameters only, "
+                   "e.g. --set lr_g=2e-5 for a learning-rate drop")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available, or $GENWIDGETS_DEVICE)")
@@ -299,6 +303,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("train needs a MODEL (or --resume CHECKPOINT)")
         if args.steps is None and not args.resume:
             args.steps = 2000
+        if args.resume:
+            fixed = [flag for flag, value in (("MODEL", args.model), ("--preset", args.preset),
+                                              ("--batch-size", args.batch_size), ("--seed", args.seed),
+                                              ("--out", args.out)) if value is not None]
+            if fixed:
+                parser.error(f"--resume continues the checkpoint's run as it was: drop {', '.join(fixed)} "
+                             "(only --steps, --device, --compile, --channels-last and --set of live-editable "
+                             "hyperparameters such as lr can change)")
     try:
         return int(args.func(args) or 0)
     except (GenwidgetsError, OSError, ValueError) as exc:

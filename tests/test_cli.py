@@ -65,6 +65,22 @@ def test_vae_writes_reconstructions_and_resume_continues(tmp_path):
     assert [p.name for p in list_checkpoints(out)] == ["step-00000010", "step-00000016"]
 
 
+def test_resume_changes_live_hyperparameters_and_refuses_the_rest(tmp_path):
+    """A learning-rate drop on resume: --set edits the editable fields; fixed ones and run options are refused."""
+    out = tmp_path / "vae"
+    gw("train", "vae", "--data", "digits", "--preset", "tiny", "--steps", "6", "--out", str(out), "--quiet")
+    gw("train", "--resume", str(out), "--steps", "9", "--set", "lr=2.5e-4", "--quiet")
+    _, state = read_checkpoint(list_checkpoints(out)[-1])
+    assert state["step"] == 9 and state["config"]["lr"] == 2.5e-4
+    assert [g["lr"] for g in state["optimizers"]["model"]["param_groups"]] == [2.5e-4]
+
+    proc = gw("train", "--resume", str(out), "--steps", "12", "--set", "latent_dim=3", check=False)
+    assert proc.returncode == 1 and "latent_dim cannot change during training" in proc.stderr
+    proc = gw("train", "--resume", str(out), "--preset", "tiny", "--seed", "3", check=False)
+    assert proc.returncode == 2 and "drop --preset, --seed" in proc.stderr
+    assert list_checkpoints(out)[-1].name == "step-00000009"  # the refused commands trained nothing
+
+
 def test_errors_are_one_line_and_nonzero(tmp_path):
     proc = gw("train", "gan9000", "--data", "mnist", check=False)
     assert proc.returncode == 1
