@@ -34,6 +34,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
+from .host_allocator import tune_host_allocator
 from .metric_sums import MetricSums
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
@@ -206,6 +207,8 @@ class Run:
             if self.steps is not None and self.step_count >= self.steps:
                 raise RunError(f"the run already reached its {self.steps} steps; raise run.steps to train more")
             self._pause_requested = self._stop_requested = False
+            if self.runtime.device.type == "cpu":
+                tune_host_allocator()  # keep each step's freed buffers instead of faulting them in again
             self._thread = threading.Thread(target=self._loop, name="genwidgets-run", daemon=True)
             close_at_exit(self, lambda run: run.stop(wait=True, timeout=10.0), stage=RUNS)
             self._set_state("running")

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..data.base import Batch
 from ..errors import DeviceError
+from .host_allocator import host_allocator_state
 
 Precision = Literal["fp32", "bf16", "fp16"]
 
@@ -244,7 +245,7 @@ class Runtime:
         """Device, precision, threads, seed and speed settings, JSON-ready (shown by the panel and the CLI)."""
         return {"device": str(self.device), "precision": self.precision, "num_threads": self.num_threads,
                 "seed": self.seed, "channels_last": self.channels_last, "compile": self.compile,
-                "torch": torch.__version__}
+                "host_allocator": host_allocator_state(), "torch": torch.__version__}
 
     def move_batch(self, batch: Batch | torch.Tensor) -> Batch | torch.Tensor:
         """Put one training batch (a :class:`~genwidgets.data.base.Batch` or a tensor) where the model trains.
