@@ -1,6 +1,6 @@
 """What the host allocator tuning buys: the overhead benchmark with glibc's default malloc vs the tuned one.
 
-    nice -n 10 .venv/bin/python benchmarks/host_allocator.py [--rounds 5] [--pairs 2] [--only dcgan,gan]
+    nice -n 10 .venv/bin/python benchmarks/host_allocator.py [--rounds 5] [--pairs 2] [--only dcgan/mnist,gan/mnist]
 
 ``genwidgets/runtime/host_allocator.py`` fixes glibc's mmap and trim thresholds when a CPU Run starts.
 mallopt is process-wide and cannot be undone, so each side runs in its own interpreter:
@@ -10,8 +10,9 @@ mallopt is process-wide and cannot be undone, so each side runs in its own inter
 * default = the same with ``GENWIDGETS_HOST_ALLOCATOR=default``.
 
 The two interpreters alternate (tuned, default, tuned, default, ...) ``--pairs`` times per family; each
-reports its Run and plain-loop steps/s (medians of ``--rounds`` alternating windows, as in overhead.py),
-its A/B, and the minor page faults and system CPU time per training step over the whole measurement.
+reports its Run and plain-loop steps/s (medians of ``--rounds`` alternating windows after two warm-up
+pairs, as in overhead.py), its A/B, and the minor page faults and system CPU time per training step over
+the timed windows.
 The table gives, per side, the medians over its interpreters, and the tuned/default ratio of the
 plain loop's and the Run's steps/s (median of the per-pair ratios).
 """
@@ -30,23 +31,35 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def worker(family: str, rounds: int) -> dict[str, float]:
-    """Run overhead.measure_case for ``family`` in this process; return medians and faults per step."""
-    import torch
-    from _common import median_ratio
-    from overhead import CASES, measure_case
+def worker(key: str, rounds: int) -> dict[str, float]:
+    """overhead.measure_case's measurement for case ``key`` in this process; medians, faults per timed step."""
+    import functools
 
-    torch.set_num_threads(1)
-    case = next(c for c in CASES if c.family == family)
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    xs, ys = measure_case(case, rounds=rounds)
-    after = resource.getrusage(resource.RUSAGE_SELF)
+    import torch
+    from _common import alternate, median_ratio, rate
+    from overhead import CASES, PLAIN, RunWindows
+
+    import genwidgets as gw
     from genwidgets.runtime.host_allocator import host_allocator_state
 
-    total_steps = case.steps * (2 * rounds + 2)  # the windows, both warm-ups included
+    torch.set_num_threads(1)
+    case = next(c for c in CASES if f"{c.family}/{c.data}" == key)
+    rt = gw.Runtime.create(device="cpu", num_threads=1)
+    data = gw.load_data(case.data)
+    model = gw.build_model(case.family, data.spec, preset=case.preset, runtime=rt)
+    windows = RunWindows(gw.Run(model, data, steps=None, log_every=10, sample_every=100, checkpoint_every=None))
+    measure_run = functools.partial(rate, functools.partial(windows.train, case.steps))
+    measure_plain = functools.partial(rate, functools.partial(PLAIN[case.family], model, data, case.steps))
+    for _ in range(2):  # warm-up (the Run tuned the allocator when it started, unless told not to)
+        measure_run(), measure_plain()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    xs, ys = alternate(measure_run, measure_plain, rounds)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    windows.close()
+    timed_steps = case.steps * 2 * rounds
     return {"run": statistics.median(xs), "plain": statistics.median(ys), "ratio": median_ratio(xs, ys),
-            "faults_per_step": (after.ru_minflt - before.ru_minflt) / total_steps,
-            "sys_ms_per_step": (after.ru_stime - before.ru_stime) * 1e3 / total_steps,
+            "faults_per_step": (after.ru_minflt - before.ru_minflt) / timed_steps,
+            "sys_ms_per_step": (after.ru_stime - before.ru_stime) * 1e3 / timed_steps,
             "state": host_allocator_state()}
 
 
@@ -65,7 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="Run/plain window pairs inside each interpreter")
     parser.add_argument("--pairs", type=int, default=2, help="tuned/default interpreter pairs per family")
-    parser.add_argument("--only", default="dcgan,gan,wgan_gp", help="comma-separated families (overhead.py's cases)")
+    parser.add_argument("--only", default="dcgan/mnist,gan/mnist,wgan_gp/ring",
+                        help="comma-separated FAMILY/DATA cases of overhead.py")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -74,7 +88,7 @@ def main() -> None:
     print(f"{args.pairs} tuned/default interpreter pairs per family, {args.rounds} Run/plain window pairs in each")
     print("| family | side | Run steps/s | plain steps/s | Run/plain | minor faults/step | sys ms/step |")
     print("|---|---|---|---|---|---|---|")
-    for family in [f for f in args.only.split(",") if f]:
+    for family in [f for f in args.only.split(",") if f]:  # FAMILY/DATA
         sides: dict[bool, list[dict[str, float]]] = {True: [], False: []}
         for _ in range(args.pairs):
             for tuned in (True, False):
