@@ -53,7 +53,7 @@ explorer.refresh()
 explorer.wait_idle()
 print("map:", explorer.map_info["description"], "|", explorer.map_info["projection"])
 print("dimensions by", explorer.slider_measure, ":",
-      ", ".join(f"z[{d}] {s:.2f}" for d, s in zip(explorer.slider_dims, explorer.slider_scores)))
+      ", ".join(f"z[{d}] {s:.2f}" for d, s in zip(explorer.slider_dims, explorer.slider_scores, strict=True)))
 explorer.dims = explorer.slider_dims[:2]  # the two most informative dimensions as the axes
 explorer.z = [0.0] * explorer.latent_dim  # decode the prior's mean
 explorer.wait_idle()
@@ -85,6 +85,7 @@ beta_explorer = LatentExplorer(beta_vae, data=held_out, n=1000)
 beta_explorer"""),
     ("code", """\
 def kl_summary(ex):
+    \"\"\"Total KL of the explorer's model and its largest and smallest per-dimension KL.\"\"\"
     scores = ex.slider_scores
     return f"total KL {sum(scores):.1f} nats, top dimension {scores[0]:.2f}, weakest {scores[-1]:.2f}"
 

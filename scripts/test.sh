@@ -13,5 +13,5 @@ fi
 scripts/setup.sh test,tensorboard
 # The example third-party plugin, installed like any other, so the contract suite covers it.
 .venv/bin/python -m pip install -q --no-deps -e examples/genwidgets-example-plugin
-.venv/bin/ruff check genwidgets plugins tests benchmarks examples scripts
+.venv/bin/ruff check genwidgets plugins tests benchmarks examples scripts notebooks
 exec .venv/bin/python -m pytest "$@"
