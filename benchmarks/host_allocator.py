@@ -5,8 +5,8 @@
 ``genwidgets/runtime/host_allocator.py`` fixes glibc's mmap and trim thresholds when a CPU Run starts.
 mallopt is process-wide and cannot be undone, so each side runs in its own interpreter:
 
-* tuned = ``overhead.measure_case`` as it is (the first Run window tunes the process, so the plain loop's
-  windows after it run tuned too);
+* tuned = overhead.py's measurement (``overhead.prepare_case``) as it is (the Run tunes the process
+  when it starts, so the plain loop's windows run tuned too);
 * default = the same with ``GENWIDGETS_HOST_ALLOCATOR=default``.
 
 The two interpreters alternate (tuned, default, tuned, default, ...) ``--pairs`` times per family; each
@@ -32,30 +32,24 @@ HERE = Path(__file__).resolve().parent
 
 
 def worker(key: str, rounds: int) -> dict[str, float]:
-    """overhead.measure_case's measurement for case ``key`` in this process; medians, faults per timed step."""
-    import functools
-
+    """overhead.py's measurement of case ``key`` (FAMILY/DATA) in this process; medians, faults per timed step."""
     import torch
-    from _common import alternate, median_ratio, rate
-    from overhead import CASES, PLAIN, RunWindows
+    from _common import alternate, median_ratio
+    from overhead import CASES, prepare_case
 
-    import genwidgets as gw
     from genwidgets.runtime.host_allocator import host_allocator_state
 
     torch.set_num_threads(1)
     case = next(c for c in CASES if f"{c.family}/{c.data}" == key)
-    rt = gw.Runtime.create(device="cpu", num_threads=1)
-    data = gw.load_data(case.data)
-    model = gw.build_model(case.family, data.spec, preset=case.preset, runtime=rt)
-    windows = RunWindows(gw.Run(model, data, steps=None, log_every=10, sample_every=100, checkpoint_every=None))
-    measure_run = functools.partial(rate, functools.partial(windows.train, case.steps))
-    measure_plain = functools.partial(rate, functools.partial(PLAIN[case.family], model, data, case.steps))
-    for _ in range(2):  # warm-up (the Run tuned the allocator when it started, unless told not to)
-        measure_run(), measure_plain()
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    xs, ys = alternate(measure_run, measure_plain, rounds)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    windows.close()
+    measure_run, measure_plain, windows = prepare_case(case)
+    try:
+        for _ in range(2):  # warm-up (the Run tuned the allocator when it started, unless told not to)
+            measure_run(), measure_plain()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        xs, ys = alternate(measure_run, measure_plain, rounds)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        windows.close()
     timed_steps = case.steps * 2 * rounds
     return {"run": statistics.median(xs), "plain": statistics.median(ys), "ratio": median_ratio(xs, ys),
             "faults_per_step": (after.ru_minflt - before.ru_minflt) / timed_steps,

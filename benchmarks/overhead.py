@@ -190,12 +190,13 @@ class RunWindows:
         self._sub.close()
 
 
-def measure_case(case: Case, *, rounds: int, scale: float = 1.0,
-                 runtime: gw.Runtime | None = None) -> tuple[list[float], list[float]]:
-    """Steps/s of a Run (A) and of the plain loop (B) on one case: ``rounds`` alternating pairs after a warm-up.
+def prepare_case(case: Case, *, scale: float = 1.0, runtime: gw.Runtime | None = None
+                 ) -> tuple[Callable[[], float], Callable[[], float], RunWindows]:
+    """Build one case's model and return ``(measure_run, measure_plain, windows)``.
 
-    Both sides train the same freshly built model (1 CPU thread unless ``runtime`` says otherwise);
-    each timed window is ``case.steps * scale`` steps; the Run trains in :class:`RunWindows`.
+    Both timers train the same freshly built model (1 CPU thread unless ``runtime`` says otherwise)
+    for one window of ``case.steps * scale`` steps and return steps/s; the Run side trains in
+    ``windows`` (:class:`RunWindows`), which the caller closes.
     """
     rt = runtime or gw.Runtime.create(device="cpu", num_threads=1)
     data = gw.load_data(case.data)
@@ -204,6 +205,13 @@ def measure_case(case: Case, *, rounds: int, scale: float = 1.0,
     steps = max(1, round(case.steps * scale))
     measure_run = functools.partial(rate, functools.partial(windows.train, steps))
     measure_plain = functools.partial(rate, functools.partial(PLAIN[case.family], model, data, steps))
+    return measure_run, measure_plain, windows
+
+
+def measure_case(case: Case, *, rounds: int, scale: float = 1.0,
+                 runtime: gw.Runtime | None = None) -> tuple[list[float], list[float]]:
+    """Steps/s of a Run (A) and of the plain loop (B) on one case: ``rounds`` alternating pairs after a warm-up."""
+    measure_run, measure_plain, windows = prepare_case(case, scale=scale, runtime=runtime)
     try:
         measure_run(), measure_plain()  # warm up both paths
         return alternate(measure_run, measure_plain, rounds)
