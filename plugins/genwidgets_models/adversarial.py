@@ -26,7 +26,7 @@ from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
 
 from . import inversion
-from .common import check_input, check_labels, check_latent, refuse_labels, seeded
+from .common import as_fp32, as_scores, check_input, check_labels, check_latent, refuse_labels, seeded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,19 +123,19 @@ class AdversarialModel(GenerativeModel):
 
     def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """D's logits (N,) for ``x`` in the model range; conditional families override."""
-        return self.discriminator(x).reshape(x.shape[0])
+        return as_scores(self.discriminator(x), x.shape[0])
 
     # ---- the objective ----------------------------------------------------------------------------
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         """-[log D(x) + log(1 - D(G(z)))], as BCE with logits (Goodfellow et al., eq. 1)."""
-        real_logits, fake_logits = real_logits.float(), fake_logits.float()
+        real_logits, fake_logits = as_fp32(real_logits), as_fp32(fake_logits)
         real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
         fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         return real + fake
 
     def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """The non-saturating loss -log D(G(z)) (Goodfellow et al., section 3)."""
-        fake_logits = fake_logits.float()
+        fake_logits = as_fp32(fake_logits)
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
     def discriminator_objective(
@@ -152,8 +152,8 @@ class AdversarialModel(GenerativeModel):
 
     def step_metrics(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Metrics of the last D update from :meth:`discriminator_objective`'s terms: mean D(x), mean D(G(z))."""
-        return {"d_real": torch.sigmoid(terms["real"].detach().float()).mean(),
-                "d_fake": torch.sigmoid(terms["fake"].detach().float()).mean()}
+        return {"d_real": torch.sigmoid(as_fp32(terms["real"].detach())).mean(),
+                "d_fake": torch.sigmoid(as_fp32(terms["fake"].detach())).mean()}
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor | float]:
         """``d_steps`` discriminator updates on this batch (fresh noise each), then one generator update.

@@ -29,6 +29,7 @@ from torch import nn
 from genwidgets.config import ModelConfig, param
 from genwidgets.model import Capabilities
 
+from .common import as_scores
 from .gan import GAN, GANConfig, MLPDiscriminator, MLPGenerator
 
 
@@ -101,4 +102,4 @@ class CGAN(GAN):
 
     def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """D(x | y) logits (N,)."""
-        return self.discriminator(x, labels).reshape(x.shape[0])
+        return as_scores(self.discriminator(x, labels), x.shape[0])

@@ -26,6 +26,24 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+def as_fp32(t: torch.Tensor) -> torch.Tensor:
+    """``t.float()``, skipping the call when ``t`` already is float32 (the common fp32 case).
+
+    Losses are computed in float32 whatever autocast produced; on small networks the dispatch of
+    a no-op ``.float()`` is a measurable part of a step, so the hot paths use this instead.
+    """
+    return t if t.dtype is torch.float32 else t.float()
+
+
+def as_scores(out: torch.Tensor, n: int) -> torch.Tensor:
+    """A network's per-example output as scores (N,); reshaped only when it is not 1-D already.
+
+    A reshape to the same shape is not free in training: it adds a view node to the autograd
+    graph, run again in every backward pass.
+    """
+    return out if out.dim() == 1 else out.reshape(n)
+
+
 def check_input(x: torch.Tensor, spec: DataSpec, *, model: str, verb: str) -> None:
     """Raise :class:`DataError` unless ``x`` is a batch of examples shaped like ``spec``."""
     if not isinstance(x, torch.Tensor):

@@ -46,7 +46,7 @@ from genwidgets.config import ModelConfig, param
 from genwidgets.model import Capabilities
 
 from .adversarial import AdversarialConfig, AdversarialModel
-from .common import mlp
+from .common import as_fp32, mlp
 from .conv import ConvEncoder, dcgan_init_, image_geometry
 from .dcgan import Generator as ConvGenerator
 from .gan import MLPGenerator
@@ -95,14 +95,15 @@ def gradient_penalty(
         fake: Generated batch (N, *shape); detached or not, no gradient flows back into G.
         eps: Mixing weights (N,) in [0, 1]; drawn from U[0, 1] (torch's global generator) if None.
     """
-    n = real.shape[0]
+    broadcast = (real.shape[0], *([1] * (real.dim() - 1)))  # eps broadcasts over each example
     if eps is None:
-        eps = torch.rand(n, device=real.device)
-    eps = eps.reshape(n, *([1] * (real.dim() - 1))).to(real.dtype)     # (N, 1, ..., 1)
+        eps = torch.rand(broadcast, device=real.device, dtype=real.dtype)  # (N, 1, ..., 1)
+    else:
+        eps = eps.reshape(broadcast).to(real.dtype)
     x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)  # (N, *shape)
     scores = critic(x_hat)                                               # (N,)
-    (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)  # (N, *shape)
-    norms = grad.float().flatten(1).norm(2, dim=1)                       # (N,)
+    (grad,) = torch.autograd.grad(as_fp32(scores).sum(), x_hat, create_graph=True)  # (N, *shape)
+    norms = as_fp32(grad).flatten(1).norm(2, dim=1)                      # (N,)
     return (norms - 1).pow(2).mean()
 
 
@@ -165,22 +166,23 @@ class WGANGP(AdversarialModel):
     def discriminator_objective(
         self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """E[f(G(z))] - E[f(x)] + lambda * GP, and the terms ``real``, ``fake`` (N,) and ``gp``."""
+        """E[f(G(z))] - E[f(x)] + lambda * GP, and the terms ``real``, ``fake`` (N,), their means and ``gp``."""
         cfg: WGANGPConfig = self.config  # type: ignore[assignment]
         real_scores = self.critic(real, labels)  # (N,)
         fake_scores = self.critic(fake, labels)  # (N,)
         gp = gradient_penalty(lambda x: self.critic(x, labels), real, fake)
-        loss = fake_scores.float().mean() - real_scores.float().mean() + cfg.gp_weight * gp
-        return loss, {"real": real_scores, "fake": fake_scores, "gp": gp}
+        real_mean, fake_mean = as_fp32(real_scores).mean(), as_fp32(fake_scores).mean()
+        loss = fake_mean - real_mean + cfg.gp_weight * gp
+        return loss, {"real": real_scores, "fake": fake_scores, "real_mean": real_mean, "fake_mean": fake_mean,
+                      "gp": gp}
 
     def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """-E[f(G(z))]."""
-        return -fake_logits.float().mean()
+        return -as_fp32(fake_logits).mean()
 
     def step_metrics(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``wasserstein`` (E[f(x)] - E[f(G(z))], the critic's estimate of W(P_r, P_g)) and ``gp``."""
-        real, fake = terms["real"].detach().float(), terms["fake"].detach().float()
-        return {"wasserstein": real.mean() - fake.mean(), "gp": terms["gp"].detach()}
+        return {"wasserstein": (terms["real_mean"] - terms["fake_mean"]).detach(), "gp": terms["gp"].detach()}
 
     def score(self, logits: torch.Tensor) -> torch.Tensor:
         """The critic's raw scores (N,), unbounded: no sigmoid."""
