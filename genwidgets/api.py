@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .data.base import GenData
+from .data.base import DataSpec, GenData
 from .errors import CheckpointError, ConfigError, DeviceError, GenwidgetsError, PluginError
 from .model import GenerativeModel
 from .registry import get_registry
@@ -162,8 +162,6 @@ def train(
 
 def load_model(checkpoint: str | os.PathLike, *, device: str | None = None) -> GenerativeModel:
     """Load a trained model from a checkpoint (or a run directory's newest one), ready to sample."""
-    from .data.base import DataSpec
-
     path = ckpt.resolve_checkpoint(checkpoint)
     tensors, state = ckpt.read_checkpoint(path)
     with _damaged_state(path):
@@ -250,6 +248,7 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
             dataset = rebuild_split(dataset, source["split"])
     else:
         dataset = load_data(data)
+        _check_same_spec(path, source, dataset)
     cfg = cls.Config.from_dict(state["config"])
     runtime = Runtime.create(device=device, seed=cfg.seed, **runtime_options)
     model = cls(cfg, data_spec=dataset.spec, runtime=runtime)
@@ -265,6 +264,20 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
     except (RuntimeError, KeyError, ValueError) as exc:
         raise _misfit(path, state, exc) from None
     return run
+
+
+def _check_same_spec(path: Path, source: Mapping[str, Any], dataset: GenData) -> None:
+    """Refuse data whose examples differ (kind, shape, classes) from those the checkpoint was trained on."""
+    saved = source.get("spec")
+    if saved is None or DataSpec.from_dict(saved) == dataset.spec:
+        return
+    trained = DataSpec.from_dict(saved)
+    name = source.get("name") or "user data"
+    raise ConfigError(
+        f"checkpoint {path} was trained on {name!r}: {trained.kind} shaped {trained.shape} with "
+        f"{trained.num_classes or 'no'} classes; the data given is {dataset.spec.kind} shaped {dataset.spec.shape} "
+        f"with {dataset.spec.num_classes or 'no'} classes. Resume on the data it was trained on (or data of the "
+        "same shape), or train a new model on this data")
 
 
 @contextlib.contextmanager

@@ -15,6 +15,10 @@ from typing import Any
 
 from .errors import GenwidgetsError
 
+#: ``genwidgets train`` defaults for a new run (a resumed run keeps its own).
+DEFAULT_DATA = "mnist"
+LOG_EVERY, SAMPLE_EVERY, CHECKPOINT_EVERY = 10, 250, 500
+
 
 def _parse_value(text: str) -> Any:
     """Parse a ``--set`` value as JSON when it is valid JSON (numbers, lists, true), else a string."""
@@ -76,6 +80,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model with a progress bar; Ctrl-C stops cleanly and saves a final checkpoint."""
     import genwidgets as gw
@@ -83,13 +91,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cli_outputs import SampleWriter, write_final_figures
 
     if args.resume:
-        run = gw.resume(args.resume, steps=args.steps, device=args.device, compile=args.compile,
-                        channels_last=args.channels_last, start=False)
+        cadence = {name: value for name, value in (("log_every", args.log_every), ("sample_every", args.sample_every),
+                                                   ("checkpoint_every", args.checkpoint_every)) if value is not None}
+        run = gw.resume(args.resume, data=args.data, steps=args.steps, device=args.device, compile=args.compile,
+                        channels_last=args.channels_last, start=False, **cadence)
         if args.set:  # e.g. a learning-rate drop: only the live-editable fields, validated by the run
             run.set_hparams(**_parse_sets(args.set))
         out = run.out_dir
     else:
         config = _parse_sets(args.set)
+        args.data = args.data or DEFAULT_DATA
         if args.batch_size is not None:
             config["batch_size"] = args.batch_size
         if args.seed is not None:
@@ -97,8 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = Path(args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}")
         run = gw.train(args.model, data=args.data, steps=args.steps, config=config, preset=args.preset,
                        out=out, device=args.device, compile=args.compile, channels_last=args.channels_last,
-                       start=False, log_every=args.log_every,
-                       sample_every=args.sample_every, checkpoint_every=args.checkpoint_every)
+                       start=False, log_every=_or_default(args.log_every, LOG_EVERY),
+                       sample_every=_or_default(args.sample_every, SAMPLE_EVERY),
+                       checkpoint_every=_or_default(args.checkpoint_every, CHECKPOINT_EVERY))
     main_rank = run.dist is None or run.dist.is_main  # under torchrun, rank 0 reports and writes figures
     if not main_rank:
         args.quiet = True
@@ -239,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model; checkpoints and sample grids go to --out")
     p.add_argument("model", nargs="?", help="model family, e.g. dcgan or vae (see `genwidgets plugins`)")
-    p.add_argument("--data", default="mnist", help="registered data set name or image folder (default: mnist)")
+    p.add_argument("--data", default=None,
+                   help="registered data set name or image folder (default: mnist; with --resume: the checkpoint's, "
+                   "and needed again for user data)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000; with --resume: the original)")
     p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIMESTAMP)")
     p.add_argument("--preset", help="config preset, e.g. tiny")
@@ -253,9 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compile the networks with torch.compile (the first steps wait for the compiler)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default="auto",
                    help="channels-last (NHWC) memory format for convolutional models (default: on for CUDA only)")
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--sample-every", type=int, default=250)
-    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=None, help=f"steps between metric rows (default {LOG_EVERY}; "
+                   "with --resume: the run's)")
+    p.add_argument("--sample-every", type=int, default=None,
+                   help=f"steps between sample grids (default {SAMPLE_EVERY}; with --resume: the run's)")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help=f"steps between checkpoints (default {CHECKPOINT_EVERY}; with --resume: the run's)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from a checkpoint or run directory")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

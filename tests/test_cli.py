@@ -81,6 +81,21 @@ def test_resume_changes_live_hyperparameters_and_refuses_the_rest(tmp_path):
     assert list_checkpoints(out)[-1].name == "step-00000009"  # the refused commands trained nothing
 
 
+def test_resume_takes_new_cadences_and_checks_the_data(tmp_path):
+    """--checkpoint-every and --data reach a resumed run (they were ignored); data of another shape is refused."""
+    out = tmp_path / "vae"
+    gw("train", "vae", "--data", "digits", "--preset", "tiny", "--steps", "4", "--out", str(out), "--quiet")
+    gw("train", "--resume", str(out), "--steps", "8", "--checkpoint-every", "2", "--data", "digits", "--quiet")
+    assert [p.name for p in list_checkpoints(out)] == ["step-00000004", "step-00000006", "step-00000008"]
+    _, state = read_checkpoint(list_checkpoints(out)[-1])
+    assert state["run"]["checkpoint_every"] == 2 and state["run"]["log_every"] == 10  # the others kept
+
+    proc = gw("train", "--resume", str(out), "--steps", "10", "--data", "mnist", check=False)
+    assert proc.returncode == 1
+    assert "trained on 'digits': images shaped (1, 8, 8)" in proc.stderr and "(1, 28, 28)" in proc.stderr
+    assert list_checkpoints(out)[-1].name == "step-00000008"
+
+
 def test_errors_are_one_line_and_nonzero(tmp_path):
     proc = gw("train", "gan9000", "--data", "mnist", check=False)
     assert proc.returncode == 1
