@@ -36,12 +36,12 @@ def as_fp32(t: torch.Tensor) -> torch.Tensor:
 
 
 def as_scores(out: torch.Tensor, n: int) -> torch.Tensor:
-    """A network's per-example output as scores (N,); reshaped only when it is not 1-D already.
+    """A network's per-example output as scores (N,); reshaped only when it is not (N,) already.
 
     A reshape to the same shape is not free in training: it adds a view node to the autograd
     graph, run again in every backward pass.
     """
-    return out if out.dim() == 1 else out.reshape(n)
+    return out if out.shape == (n,) else out.reshape(n)
 
 
 def check_input(x: torch.Tensor, spec: DataSpec, *, model: str, verb: str) -> None:
