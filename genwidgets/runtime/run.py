@@ -153,7 +153,7 @@ class Run:
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
-        self._sums = MetricSums()
+        self._sums = MetricSums(on_host=self.runtime.device.type == "cpu")
         self._interval_start = time.perf_counter()
         self._interval_steps = 0
         self._check_every = 1 if self.runtime.device.type == "cpu" else log_every
