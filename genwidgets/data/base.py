@@ -142,7 +142,7 @@ class TensorData(GenData):
 
     def get_batch(self, indices: torch.Tensor) -> Batch:
         """Index the in-memory tensors (on whatever device they live on)."""
-        idx = indices.to(self.x.device)
+        idx = indices if indices.device == self.x.device else indices.to(self.x.device)
         return Batch(self.x[idx], None if self.labels is None else self.labels[idx])
 
     def to(self, device: torch.device | str) -> TensorData:

@@ -68,6 +68,10 @@ def select_device(requested: str | torch.device | None = None) -> torch.device:
     return device
 
 
+#: What :meth:`Runtime.autocast` returns in fp32 (``nullcontext`` is reusable and reentrant).
+_NO_AUTOCAST = contextlib.nullcontext()
+
+
 def default_precision(device: torch.device) -> Precision:
     """bf16 autocast on CUDA GPUs that support it, fp16 on older GPUs and MPS, fp32 on CPU."""
     if device.type == "cuda":
@@ -217,11 +221,10 @@ class Runtime:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """Autocast context for forward passes (a no-op in fp32)."""
-        dtype = self.autocast_dtype
-        if dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+        """Autocast context for forward passes (a no-op in fp32: one shared, reusable null context)."""
+        if self.precision == "fp32":
+            return _NO_AUTOCAST
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
     def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """Zero grads, backpropagate ``loss`` (scaled under fp16) and step ``optimizer``."""
