@@ -174,6 +174,19 @@ def test_a_non_finite_loss_stops_the_run_and_the_last_good_state_restores(tmp_pa
     assert _finite(resumed.model)
 
 
+def test_with_checks_every_log_interval_a_checkpoint_step_is_checked_too(tmp_path):
+    """Protects: on an accelerator NaN is checked once per log interval; a checkpoint due between two checks
+    flushes (and so checks) the interval first, so NaN weights are never written."""
+    genwidgets.get_registry().add_plugin(_VAEPlugin("poisoned_vae", _poison_at_13), name="poison-plugin")
+    run = genwidgets.train("poisoned_vae", data="ring", preset="tiny", steps=50, out=tmp_path, checkpoint_every=7,
+                           log_every=10, sample_every=50, start=False)
+    run._check_every = run.log_every  # what a Run on CUDA or MPS does (its device reads cost a sync)
+    run.start()
+    with pytest.raises(NonFiniteLossError, match="step 14 of 'poisoned_vae'"):
+        run.wait()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-00000007"]
+
+
 # ---- a plugin's model raising ----------------------------------------------------------------------
 
 PLUGIN = "acme-models"

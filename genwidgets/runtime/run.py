@@ -410,13 +410,17 @@ class Run:
         row = self._sums.add(metrics)
         if self.step_count % self._check_every == 0 and (row is None or not MetricSums.row_is_finite(row)):
             self._check_finite(metrics)  # names the bad values (or checks values that were not stacked)
+        checkpoint_due = bool(self.out_dir is not None and self.checkpoint_every
+                              and self.step_count % self.checkpoint_every == 0 and self.step_count != self.steps)
         last: dict[str, float] = {}
-        if force_log or self.step_count % self.log_every == 0 or self.step_count == self.steps:
+        # A flush checks the interval's means for NaN/inf: where steps are not checked one by one
+        # (accelerators), a checkpoint step flushes too, so no checkpoint holds non-finite weights.
+        if (force_log or self.step_count % self.log_every == 0 or self.step_count == self.steps
+                or (checkpoint_due and self._check_every > 1)):
             last = self._flush_metrics()
         if self.step_count % self.sample_every == 0 or self.step_count == self.steps:
             self.publish_samples()
-        if (self.out_dir is not None and self.checkpoint_every and self.step_count % self.checkpoint_every == 0
-                and self.step_count != self.steps):
+        if checkpoint_due:
             self._save_as_configured()
         return last
 
