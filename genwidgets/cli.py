@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no notebook: train, write figures to --out, exit")
     p.add_argument("--out", default="runs/demo", help="folder for the notebook, or for checkpoints and figures")
     p.add_argument("--model", default="dcgan", help="model family (default dcgan)")
-    p.add_argument("--data", default="mnist", help="data set (default mnist)")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"data set (default {DEFAULT_DATA})")
     p.add_argument("--steps", type=int, default=2000, help="training steps (headless)")
     p.add_argument("--preset", help="config preset, e.g. tiny (headless)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (headless)")

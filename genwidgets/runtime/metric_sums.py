@@ -50,7 +50,7 @@ class MetricSums:
                 return floats
         stackable = all(isinstance(v, torch.Tensor) and v.numel() == 1 for v in values)
         if stackable and not self._sums and (self._keys is None or keys == self._keys):
-            row = torch.stack([_plain_scalar(v) for v in values])
+            row = torch.stack([v.detach().reshape(()).float() for v in values])
             self._row_sum = row if self._row_sum is None else self._row_sum + row
             self._keys = keys
             self.count += 1
@@ -86,13 +86,6 @@ class MetricSums:
     def row_is_finite(row: torch.Tensor | list[float]) -> bool:
         """Whether every value of a row from :meth:`add` is finite (for a tensor: one host read)."""
         return all(map(math.isfinite, row if isinstance(row, list) else row.tolist()))
-
-
-def _plain_scalar(value: torch.Tensor) -> torch.Tensor:
-    """``value`` as a detached 0-dim float32 tensor; returned as it is when it already is one (no dispatch)."""
-    if value.dim() == 0 and value.dtype is torch.float32 and not value.requires_grad:
-        return value
-    return value.detach().reshape(()).float()
 
 
 def _as_floats(values: list[Any]) -> list[float] | None:

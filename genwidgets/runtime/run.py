@@ -153,10 +153,12 @@ class Run:
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
-        self._sums = MetricSums(on_host=self.runtime.device.type == "cpu")
+        # On the CPU reading a value costs no device sync: metrics are read, and checked for NaN, every step.
+        on_host = self.runtime.device.type == "cpu"
+        self._sums = MetricSums(on_host=on_host)
         self._interval_start = time.perf_counter()
         self._interval_steps = 0
-        self._check_every = 1 if self.runtime.device.type == "cpu" else log_every
+        self._check_every = 1 if on_host else log_every
         self._plugin_sub: Subscription | None = None
         self._display_panel: Any = None
         if plugin_events:
