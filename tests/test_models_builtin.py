@@ -15,7 +15,14 @@ from genwidgets.errors import CapabilityError, ConfigError, DataError
 from genwidgets.model import check_model_class
 from genwidgets.runtime.runtime import Runtime
 from genwidgets_models import register_models
-from genwidgets_models.conv import ConvDecoder, ConvEncoder, conv_plan, supported_sizes
+from genwidgets_models.conv import (
+    BurgessDecoder,
+    BurgessEncoder,
+    ConvDecoder,
+    ConvEncoder,
+    conv_plan,
+    supported_sizes,
+)
 from genwidgets_models.dcgan import DCGAN, DCGANConfig
 from genwidgets_models.vae import VAE, VAEConfig
 
@@ -107,6 +114,25 @@ def test_conv_plan_rejects_unsupported_sizes(size):
     assert size not in supported_sizes()
 
 
+def test_burgess_stack_is_the_papers_network_at_64_px():
+    encoder, decoder = BurgessEncoder(1, 64, out_features=20), BurgessDecoder(10, 1, 64)
+    convs = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (1, 32, (4, 4), (2, 2))] + [(32, 32, (4, 4), (2, 2))] * 3
+    linears = [(m.in_features, m.out_features) for m in encoder.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears == [(512, 256), (256, 256), (256, 20)]
+    assert [(m.in_features, m.out_features) for m in decoder.modules() if isinstance(m, torch.nn.Linear)] == [
+        (10, 256), (256, 256), (256, 512)]
+    deconvs = [(m.in_channels, m.out_channels) for m in decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert deconvs == [(32, 32)] * 3 + [(32, 1)]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d | torch.nn.GroupNorm) for m in [*encoder.modules(),
+                                                                                      *decoder.modules()])
+    # No normalisation: an example's code is the same alone or in a batch.
+    x = torch.rand(6, 1, 64, 64)
+    assert torch.allclose(encoder(x)[:1], encoder(x[:1]), atol=1e-5)
+    assert decoder(torch.randn(3, 10)).shape == (3, 1, 64, 64)
+
+
 @pytest.mark.parametrize("size", [8, 28, 32, 64])
 def test_conv_stacks_round_trip_shapes(size):
     decoder = ConvDecoder(nz=5, out_channels=3, size=size, width=4)
@@ -143,9 +169,10 @@ def test_dcgan_shapes_and_ranges(size, runtime):
     assert grid.shape == (64, c, size, size) and model.training
 
 
+@pytest.mark.parametrize("architecture", ["conv", "burgess"])
 @pytest.mark.parametrize("size", [8, 28, 32, 64])
-def test_conv_vae_shapes_and_ranges(size, runtime):
-    model = vae(spec(size), runtime=runtime, architecture="conv")
+def test_conv_vae_shapes_and_ranges(size, architecture, runtime):
+    model = vae(spec(size), runtime=runtime, architecture=architecture)
     x = images(5, size)
     z = model.encode(x)
     assert z.shape == (5, 2) and not z.requires_grad
@@ -174,6 +201,8 @@ def test_unsupported_image_sizes_raise_data_error(size):
         dcgan(size)
     with pytest.raises(DataError, match=r"28, 32"):
         vae(spec(size), architecture="conv")
+    with pytest.raises(DataError, match=r"28, 32"):
+        vae(spec(size), architecture="burgess")
     assert vae(spec(size)).sample(2).shape == (2, 1, size, size)  # MLP works at any size
 
 
@@ -234,6 +263,8 @@ def test_config_defaults_follow_the_papers():
 def test_data_dependent_config_errors_name_the_field():
     with pytest.raises(ConfigError, match="architecture"):
         vae(DataSpec("points", (2,)), architecture="conv")
+    with pytest.raises(ConfigError, match="architecture='burgess' needs image data"):
+        vae(DataSpec("points", (2,)), architecture="burgess")
     with pytest.raises(ConfigError, match="likelihood"):
         vae(DataSpec("points", (2,)), likelihood="bernoulli")
 
@@ -265,7 +296,8 @@ def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-@pytest.mark.parametrize("build", [dcgan, vae, lambda **kw: vae(architecture="conv", **kw)])
+@pytest.mark.parametrize("build", [dcgan, vae, lambda **kw: vae(architecture="conv", **kw),
+                                   lambda **kw: vae(architecture="burgess", **kw)])
 def test_same_seed_same_weights_and_global_rng_untouched(build):
     torch.rand(3)  # move the global generator away from any freshly seeded state
     before = torch.get_rng_state()
@@ -347,7 +379,7 @@ def test_vae_train_step_metrics(runtime):
     assert metrics["kl"] >= 0
 
 
-@pytest.mark.parametrize(("architecture", "lr"), [("mlp", 3e-3), ("conv", 1e-2)])
+@pytest.mark.parametrize(("architecture", "lr"), [("mlp", 3e-3), ("conv", 1e-2), ("burgess", 3e-3)])
 def test_vae_learns_a_fixed_batch(architecture, lr):
     torch.manual_seed(0)
     model = vae(spec(28) if architecture == "mlp" else spec(8), architecture=architecture, lr=lr)

@@ -33,7 +33,7 @@ from genwidgets.config import ModelConfig, param
 from genwidgets.data.base import Batch, DataSpec
 from genwidgets.runtime.runtime import Runtime
 
-from .vae import VAE, VAEConfig
+from .vae import ARCHITECTURES, VAE, VAEConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +47,9 @@ class BetaVAEConfig(VAEConfig):
 
     batch_size: int = param(64, low=1, high=65536, help="examples per training step")
     latent_dim: int = param(10, low=1, high=4096, help="size of the latent code z (10 for dSprites)")
-    architecture: str = param("auto", choices=("mlp", "conv", "auto"),
-                              help="'auto' (conv for square images it supports, else mlp), 'mlp' or 'conv'")
+    architecture: str = param("auto", choices=ARCHITECTURES,
+                              help="'auto' (conv for square images it supports, else mlp), 'mlp', 'conv' or "
+                                   "'burgess' (Burgess et al.'s conv network, no batch norm)")
     lr: float = param(5e-4, low=0.0, high=1.0, editable=True, help="Adam learning rate")
     beta: float = param(4.0, low=0.0, high=1e4, editable=True,
                         help="weight of the KL term (1 is the plain VAE); unused when capacity_max > 0")

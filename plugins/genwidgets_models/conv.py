@@ -207,3 +207,73 @@ def dcgan_init_(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm) and module.weight is not None:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+# ---- Burgess et al. (2018): the disentanglement papers' VAE networks ----------------------------
+
+#: Channels of every conv layer and units of the two hidden fully connected layers (Burgess et al.).
+BURGESS_CHANNELS, BURGESS_HIDDEN = 32, 256
+
+
+class BurgessEncoder(nn.Module):
+    """The beta-VAE encoder of Burgess et al. (2018), appendix A.1, for any supported image size.
+
+    Stride-2 4x4 convolutions with 32 channels and ReLU, one per halving of the size plan (four for
+    64 px: 64 -> 32 -> 16 -> 8 -> 4), then two fully connected layers of 256 units (ReLU) and a
+    linear output. No normalisation, so an example's code never depends on the rest of its batch::
+
+        (N, C, 64, 64) -> Conv(4, 2, 1) + ReLU x 4 -> (N, 32, 4, 4) -> flatten (N, 512)
+        -> Linear 256 + ReLU -> Linear 256 + ReLU -> Linear out_features
+    """
+
+    def __init__(self, in_channels: int, size: int, out_features: int) -> None:
+        super().__init__()
+        plan = conv_plan(size)
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for _ in range(plan.layers):
+            # (N, c, s, s) -> (N, 32, s / 2, s / 2)
+            layers += [nn.Conv2d(channels, BURGESS_CHANNELS, 4, 2, 1), nn.ReLU(inplace=True)]
+            channels = BURGESS_CHANNELS
+        layers += [
+            nn.Flatten(),  # (N, 32 * s0 * s0)
+            nn.Linear(BURGESS_CHANNELS * plan.start**2, BURGESS_HIDDEN), nn.ReLU(inplace=True),
+            nn.Linear(BURGESS_HIDDEN, BURGESS_HIDDEN), nn.ReLU(inplace=True),
+            nn.Linear(BURGESS_HIDDEN, out_features),
+        ]
+        self.plan = plan
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode ``x`` of shape (N, C, size, size) to (N, out_features)."""
+        return self.net(x)
+
+
+class BurgessDecoder(nn.Module):
+    """The transpose of :class:`BurgessEncoder`: codes (N, nz) -> raw images (N, C, size, size).
+
+    ``Linear 256 + ReLU -> Linear 256 + ReLU -> Linear 32 * s0 * s0 + ReLU``, reshaped to
+    (N, 32, s0, s0), then stride-2 4x4 transposed convolutions with 32 channels and ReLU, the last
+    one to ``out_channels`` with no activation (logits for a Bernoulli decoder).
+    """
+
+    def __init__(self, nz: int, out_channels: int, size: int) -> None:
+        super().__init__()
+        plan = conv_plan(size)
+        self.plan = plan
+        self.fc = nn.Sequential(
+            nn.Linear(nz, BURGESS_HIDDEN), nn.ReLU(inplace=True),
+            nn.Linear(BURGESS_HIDDEN, BURGESS_HIDDEN), nn.ReLU(inplace=True),
+            nn.Linear(BURGESS_HIDDEN, BURGESS_CHANNELS * plan.start**2), nn.ReLU(inplace=True),
+        )
+        layers: list[nn.Module] = []
+        for _ in range(plan.layers - 1):
+            # (N, 32, s, s) -> (N, 32, 2s, 2s)
+            layers += [nn.ConvTranspose2d(BURGESS_CHANNELS, BURGESS_CHANNELS, 4, 2, 1), nn.ReLU(inplace=True)]
+        layers.append(nn.ConvTranspose2d(BURGESS_CHANNELS, out_channels, 4, 2, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode ``z`` of shape (N, nz) to raw (N, C, size, size)."""
+        s0 = self.plan.start
+        return self.net(self.fc(z).reshape(z.shape[0], BURGESS_CHANNELS, s0, s0))

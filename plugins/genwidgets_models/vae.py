@@ -14,8 +14,10 @@ beta-VAE subclasses :class:`VAE` and overrides :meth:`VAE.kl_weight` (and, for c
 annealing, :meth:`VAE.regularizer`), sharing the forward pass.
 
 The paper's MNIST networks were MLPs with one tanh hidden layer of 500 units; the default
-here is a ReLU MLP (512, 256), ``architecture="conv"`` uses the DCGAN-style stacks, and
-``"auto"`` picks conv for square images of a supported size and the MLP otherwise.
+here is a ReLU MLP (512, 256), ``architecture="conv"`` uses the DCGAN-style stacks,
+``"burgess"`` the disentanglement papers' conv network (Burgess et al. 2018: 32-channel
+convolutions, two 256-unit layers, no batch norm), and ``"auto"`` picks conv for square
+images of a supported size and the MLP otherwise.
 """
 
 from __future__ import annotations
@@ -35,11 +37,15 @@ from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
 
 from .common import check_input, check_latent, mlp, refuse_labels, seeded
-from .conv import ConvDecoder, ConvEncoder, image_geometry
+from .conv import BurgessDecoder, BurgessEncoder, ConvDecoder, ConvEncoder, image_geometry
 
 #: Lower bound on the Gaussian decoder's log-variance.
 MIN_LOG_VAR = -10.0
 _LOG_2PI = math.log(2 * math.pi)
+#: Encoder/decoder networks a VAE can be built with (see the module docstring).
+ARCHITECTURES = ("mlp", "conv", "burgess", "auto")
+#: The architectures that need square images.
+IMAGE_ARCHITECTURES = ("conv", "burgess")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,9 +58,10 @@ class VAEConfig(ModelConfig):
 
     batch_size: int = param(128, low=1, high=65536, help="examples per training step")
     latent_dim: int = param(16, low=1, high=4096, help="size of the latent code z")
-    architecture: str = param("mlp", choices=("mlp", "conv", "auto"),
-                              help="'mlp' (any data), 'conv' (square images, DCGAN-style stacks) or "
-                                   "'auto' (conv where the images allow it, else mlp)")
+    architecture: str = param("mlp", choices=ARCHITECTURES,
+                              help="'mlp' (any data), 'conv' (square images, DCGAN-style stacks), 'burgess' "
+                                   "(square images, Burgess et al.'s network) or 'auto' (conv where the "
+                                   "images allow it, else mlp)")
     hidden: tuple[int, ...] = param((512, 256), low=1, high=65536,
                                     help="MLP hidden layer sizes (encoder order; the decoder mirrors them)")
     width: int = param(32, low=1, high=1024, help="conv channels at the encoder's first layer")
@@ -107,6 +114,14 @@ def build_conv(spec: DataSpec, latent_dim: int, width: int, *, model: str) -> tu
     return encoder, decoder
 
 
+def build_burgess(spec: DataSpec, latent_dim: int, *, model: str) -> tuple[Encoder, Decoder]:
+    """Burgess et al.'s conv encoder (N, C, S, S) -> (N, 2 * latent_dim) and its transpose as decoder."""
+    channels, size = image_geometry(spec, model=model)
+    encoder = Encoder(BurgessEncoder(channels, size, 2 * latent_dim))
+    decoder = Decoder(BurgessDecoder(latent_dim, channels, size), spec.shape)
+    return encoder, decoder
+
+
 def resolve_architecture(architecture: str, spec: DataSpec, *, model: str) -> str:
     """Turn ``"auto"`` into ``"conv"`` (square images of a size the conv stacks support) or ``"mlp"``."""
     if architecture != "auto":
@@ -136,6 +151,8 @@ class VAE(GenerativeModel):
         with seeded(config.seed):
             if self.architecture == "conv":
                 encoder, decoder = build_conv(data_spec, config.latent_dim, config.width, model=self.name)
+            elif self.architecture == "burgess":
+                encoder, decoder = build_burgess(data_spec, config.latent_dim, model=self.name)
             else:
                 encoder, decoder = build_mlp(data_spec, config.latent_dim, config.hidden)
         self.encoder, self.decoder = encoder, decoder
@@ -148,10 +165,10 @@ class VAE(GenerativeModel):
 
     def _resolve_likelihood(self, config: VAEConfig, spec: DataSpec) -> str:
         """Turn ``likelihood='auto'`` into a decoder, and reject combinations that cannot work."""
-        if self.architecture == "conv" and spec.kind != "images":
+        if self.architecture in IMAGE_ARCHITECTURES and spec.kind != "images":
             raise ConfigError(
-                f"{type(config).__name__}.architecture='conv' needs image data, but the data are {spec.kind} "
-                f"{spec.shape}; use architecture='mlp'"
+                f"{type(config).__name__}.architecture={self.architecture!r} needs image data, but the data "
+                f"are {spec.kind} {spec.shape}; use architecture='mlp'"
             )
         likelihood = config.likelihood
         if likelihood == "auto":
