@@ -367,6 +367,19 @@ def test_cli_evaluate_json(tmp_path: Path, cache, digits_classifier, capsys):
     assert "no checkpoint at" in capsys.readouterr().err
 
 
+def test_cli_evaluate_runs_only_the_groups_asked_for(tmp_path: Path, capsys):
+    out = tmp_path / "run"
+    gw.train("vae", data="ring", steps=2, preset="tiny", out=out, log_every=1, sample_every=100).wait()
+    assert cli_main(["evaluate", str(out), "--json", "--n", "50", "--iw-samples", "4", "--metrics", "modes"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result["metrics"]) == ["modes"] and "likelihood" in result["skipped"]
+    assert cli_main(["evaluate", str(out), "--json", "--n", "50", "--iw-samples", "4",
+                     "--metrics", "likelihood,modes"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["metrics"]) == ["modes", "likelihood"]
+    assert cli_main(["evaluate", str(out), "--metrics", "fid"]) == 1
+    assert "unknown metric groups ['fid']" in capsys.readouterr().err
+
+
 def test_evaluate_spec_mismatch_is_refused():
     data = ring()
     model = Sampler(ModelConfig(), data_spec=DataSpec(kind="points", shape=(3,)), runtime=CPU)
