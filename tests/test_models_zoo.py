@@ -25,7 +25,7 @@ from genwidgets_models.cgan import CGAN, CGANConfig
 from genwidgets_models.dcgan import DCGAN, DCGANConfig
 from genwidgets_models.gan import GAN, GANConfig
 from genwidgets_models.inversion import InversionResult
-from genwidgets_models.vae import VAE
+from genwidgets_models.vae import VAE, VAEConfig
 from genwidgets_models.wgan_gp import WGANGP, WGANGPConfig, gradient_penalty
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,8 +264,10 @@ def test_beta_vae_defaults_suit_dsprites():
     c = BetaVAEConfig()
     assert (c.latent_dim, c.beta, c.architecture, c.capacity_max) == (10, 4.0, "auto", 0.0)
     model = BetaVAE(c, data_spec=DataSpec("images", (1, 64, 64)), runtime=CPU)
-    assert model.architecture == "conv" and model.likelihood == "bernoulli"
+    assert model.architecture == "burgess" and model.likelihood == "bernoulli"
     assert make(BetaVAE, POINTS).architecture == "mlp"
+    plain = VAE(VAEConfig(architecture="auto"), data_spec=DataSpec("images", (1, 64, 64)), runtime=CPU)
+    assert plain.architecture == "conv"  # the VAE's "auto" keeps the DCGAN-style stacks
     assert BetaVAE.train_step.__qualname__ == "BetaVAE.train_step"
     assert "encoder" not in vars(BetaVAE) and BetaVAE.reparameterize is VAE.reparameterize  # shares the VAE
 

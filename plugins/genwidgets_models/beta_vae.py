@@ -14,9 +14,10 @@ beta-VAE", 2018.
 
 Everything else -- the encoder, decoder, reparameterisation and ELBO terms -- is the VAE's
 (:mod:`.vae`); this family only supplies the KL weight and the regulariser. The defaults
-are for dSprites (64 x 64 binary sprites): 10 latents, conv stacks (``architecture="auto"``
-falls back to the MLP for points and unsupported image sizes), Bernoulli decoder, Adam 5e-4
-(Burgess et al.; Higgins et al. used Adagrad 1e-2), batch 64.
+are for dSprites (64 x 64 binary sprites): 10 latents, Burgess et al.'s conv network (32-channel
+stride-2 convolutions, two 256-unit layers, no batch norm; ``architecture="auto"`` falls back to
+the MLP for points and unsupported image sizes), Bernoulli decoder, Adam 5e-4 (Burgess et al.;
+Higgins et al. used Adagrad 1e-2), batch 64.
 
 The capacity schedule counts steps in a buffer (``anneal_step``) saved with the weights, so
 a resumed run continues the schedule where it stopped.
@@ -48,8 +49,8 @@ class BetaVAEConfig(VAEConfig):
     batch_size: int = param(64, low=1, high=65536, help="examples per training step")
     latent_dim: int = param(10, low=1, high=4096, help="size of the latent code z (10 for dSprites)")
     architecture: str = param("auto", choices=ARCHITECTURES,
-                              help="'auto' (conv for square images it supports, else mlp), 'mlp', 'conv' or "
-                                   "'burgess' (Burgess et al.'s conv network, no batch norm)")
+                              help="'auto' (Burgess et al.'s conv network for square images it supports, else "
+                                   "mlp), 'mlp', 'burgess' or 'conv' (DCGAN-style stacks with batch norm)")
     lr: float = param(5e-4, low=0.0, high=1.0, editable=True, help="Adam learning rate")
     beta: float = param(4.0, low=0.0, high=1e4, editable=True,
                         help="weight of the KL term (1 is the plain VAE); unused when capacity_max > 0")
@@ -69,6 +70,8 @@ class BetaVAE(VAE):
         "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"
     )
     Config: ClassVar[type[ModelConfig]] = BetaVAEConfig
+    #: ``architecture="auto"`` builds the network of the disentanglement papers for square images.
+    auto_conv: ClassVar[str] = "burgess"
 
     anneal_step: torch.Tensor
 

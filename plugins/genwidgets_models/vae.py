@@ -122,15 +122,15 @@ def build_burgess(spec: DataSpec, latent_dim: int, *, model: str) -> tuple[Encod
     return encoder, decoder
 
 
-def resolve_architecture(architecture: str, spec: DataSpec, *, model: str) -> str:
-    """Turn ``"auto"`` into ``"conv"`` (square images of a size the conv stacks support) or ``"mlp"``."""
+def resolve_architecture(architecture: str, spec: DataSpec, *, model: str, conv: str = "conv") -> str:
+    """Turn ``"auto"`` into ``conv`` (square images of a size the conv stacks support) or ``"mlp"``."""
     if architecture != "auto":
         return architecture
     try:
         image_geometry(spec, model=model)
     except DataError:
         return "mlp"
-    return "conv"
+    return conv
 
 
 # ---- the model --------------------------------------------------------------------------------------
@@ -143,10 +143,13 @@ class VAE(GenerativeModel):
     Config: ClassVar[type[ModelConfig]] = VAEConfig
     capabilities: ClassVar[Capabilities] = Capabilities(can_sample=True, can_encode=True, can_decode=True)
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
+    #: What ``architecture="auto"`` builds for square images: the DCGAN-style stacks.
+    auto_conv: ClassVar[str] = "conv"
 
     def __init__(self, config: VAEConfig, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
         super().__init__(config, data_spec=data_spec, runtime=runtime)
-        self.architecture = resolve_architecture(config.architecture, data_spec, model=self.name)
+        self.architecture = resolve_architecture(config.architecture, data_spec, model=self.name,
+                                                 conv=self.auto_conv)
         self.likelihood = self._resolve_likelihood(config, data_spec)
         with seeded(config.seed):
             if self.architecture == "conv":
