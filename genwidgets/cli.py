@@ -93,8 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         cadence = {name: value for name, value in (("log_every", args.log_every), ("sample_every", args.sample_every),
                                                    ("checkpoint_every", args.checkpoint_every)) if value is not None}
-        run = gw.resume(args.resume, data=args.data, steps=args.steps, device=args.device, compile=args.compile,
-                        channels_last=args.channels_last, start=False, **cadence)
+        run = gw.resume(args.resume, data=args.data, steps=args.steps, out=args.out, device=args.device,
+                        compile=args.compile, channels_last=args.channels_last, start=False, **cadence)
         if args.set:  # e.g. a learning-rate drop: only the live-editable fields, validated by the run
             run.set_hparams(**_parse_sets(args.set))
         out = run.out_dir
@@ -257,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="registered data set name or image folder (default: mnist; with --resume: the checkpoint's, "
                    "and needed again for user data)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default 2000; with --resume: the original)")
-    p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIMESTAMP)")
+    p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIMESTAMP; with --resume: the checkpoint's "
+                                 "run, or a new directory to branch into, leaving the original run as it is)")
     p.add_argument("--preset", help="config preset, e.g. tiny")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override (repeatable); with --resume, live-editable hyperparameters only, "
@@ -328,12 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.steps = 2000
         if args.resume:
             fixed = [flag for flag, value in (("MODEL", args.model), ("--preset", args.preset),
-                                              ("--batch-size", args.batch_size), ("--seed", args.seed),
-                                              ("--out", args.out)) if value is not None]
+                                              ("--batch-size", args.batch_size), ("--seed", args.seed))
+                     if value is not None]
             if fixed:
                 parser.error(f"--resume continues the checkpoint's run as it was: drop {', '.join(fixed)} "
-                             "(only --steps, --device, --compile, --channels-last and --set of live-editable "
-                             "hyperparameters such as lr can change)")
+                             "(only --steps, --data, --out, --device, --compile, --channels-last, the --*-every "
+                             "cadences and --set of live-editable hyperparameters such as lr can change)")
     try:
         return int(args.func(args) or 0)
     except (GenwidgetsError, OSError, ValueError) as exc:

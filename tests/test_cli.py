@@ -96,6 +96,20 @@ def test_resume_takes_new_cadences_and_checks_the_data(tmp_path):
     assert list_checkpoints(out)[-1].name == "step-00000008"
 
 
+def test_resume_with_out_branches_and_leaves_the_original_run(tmp_path):
+    """An lr-drop branch from a middle checkpoint goes to --out; the original run's checkpoints are untouched."""
+    out, branch = tmp_path / "vae", tmp_path / "branch"
+    gw("train", "vae", "--data", "digits", "--preset", "tiny", "--steps", "6", "--checkpoint-every", "3",
+       "--out", str(out), "--quiet")
+    before = {p.name: (p / "weights.safetensors").read_bytes() for p in list_checkpoints(out)}
+    gw("train", "--resume", str(out / "checkpoints" / "step-00000003"), "--out", str(branch), "--steps", "8",
+       "--set", "lr=1e-4", "--quiet")
+    assert [p.name for p in list_checkpoints(branch)] == ["step-00000006", "step-00000008"]
+    _, state = read_checkpoint(list_checkpoints(branch)[-1])
+    assert state["step"] == 8 and state["config"]["lr"] == 1e-4
+    assert {p.name: (p / "weights.safetensors").read_bytes() for p in list_checkpoints(out)} == before
+
+
 def test_errors_are_one_line_and_nonzero(tmp_path):
     proc = gw("train", "gan9000", "--data", "mnist", check=False)
     assert proc.returncode == 1
