@@ -135,7 +135,9 @@ def train(
         labels: Labels for array or tensor data.
         data_options: Options for a registered data set's loader (e.g. ``{"n": 5000}``).
         start: Start training at once (False: call ``run.start()`` or ``run.step()`` later).
-        **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ... (see Run).
+        **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ``schedule`` (live
+            hyperparameter edits planned by step, e.g. ``schedule={45000: {"lr": 1e-4}}``), ...
+            (see Run).
     """
     dataset = load_data(data, labels=labels, **dict(data_options or {}))
     dist_info = distributed.from_env()
@@ -221,6 +223,8 @@ def resume(
     data. ``steps`` defaults to the original total; ``out`` to the checkpoint's run directory.
     ``compile`` and ``channels_last`` are chosen anew (see :func:`train`): they change speed,
     not the checkpoint, whose tensors are always saved in the plain layout.
+    The run's ``schedule`` of planned edits carries on (its entries past the checkpoint's step
+    still apply); ``schedule=`` replaces it.
     """
     path = ckpt.resolve_checkpoint(checkpoint)
     tensors, state = ckpt.read_checkpoint(path)
@@ -254,7 +258,7 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
     model = cls(cfg, data_spec=dataset.spec, runtime=runtime)
     saved = state["run"]
     opts = {"log_every": saved["log_every"], "sample_every": saved["sample_every"],
-            "checkpoint_every": saved["checkpoint_every"], **run_options}
+            "checkpoint_every": saved["checkpoint_every"], "schedule": saved.get("schedule"), **run_options}
     run_dir = Path(out) if out is not None else path.parent.parent
     run = Run(model, dataset, steps=steps if steps is not None else saved["steps"], out_dir=run_dir,
               data_source={k: v for k, v in source.items() if k != "spec"} if data is None

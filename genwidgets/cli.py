@@ -38,6 +38,17 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _parse_schedule(items: Sequence[str]) -> dict[int, dict[str, Any]]:
+    """``--at STEP:KEY=VALUE`` items as ``{step: {key: value}}`` (a run's schedule)."""
+    out: dict[int, dict[str, Any]] = {}
+    for item in items:
+        step, sep, pair = item.partition(":")
+        if not sep or not step.strip().isdigit():
+            raise GenwidgetsError(f"--at expects STEP:KEY=VALUE, e.g. --at 45000:lr=1e-4, got {item!r}")
+        out.setdefault(int(step), {}).update(_parse_sets([pair]))
+    return out
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List plugins, the models and data sets each registered, and load errors."""
     import genwidgets as gw
@@ -93,6 +104,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         cadence = {name: value for name, value in (("log_every", args.log_every), ("sample_every", args.sample_every),
                                                    ("checkpoint_every", args.checkpoint_every)) if value is not None}
+        if args.at:  # replaces the run's saved schedule
+            cadence["schedule"] = _parse_schedule(args.at)
         run = gw.resume(args.resume, data=args.data, steps=args.steps, out=args.out, device=args.device,
                         compile=args.compile, channels_last=args.channels_last, start=False, **cadence)
         if args.set:  # e.g. a learning-rate drop: only the live-editable fields, validated by the run
@@ -110,7 +123,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                        out=out, device=args.device, compile=args.compile, channels_last=args.channels_last,
                        start=False, log_every=_or_default(args.log_every, LOG_EVERY),
                        sample_every=_or_default(args.sample_every, SAMPLE_EVERY),
-                       checkpoint_every=_or_default(args.checkpoint_every, CHECKPOINT_EVERY))
+                       checkpoint_every=_or_default(args.checkpoint_every, CHECKPOINT_EVERY),
+                       schedule=_parse_schedule(args.at))
     main_rank = run.dist is None or run.dist.is_main  # under torchrun, rank 0 reports and writes figures
     if not main_rank:
         args.quiet = True
@@ -263,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="config override (repeatable); with --resume, live-editable hyperparameters only, "
                    "e.g. --set lr_g=2e-5 for a learning-rate drop")
+    p.add_argument("--at", action="append", default=[], metavar="STEP:KEY=VALUE",
+                   help="a live-editable hyperparameter change once STEP steps are trained (repeatable), e.g. "
+                   "--at 45000:lr=1e-4 for a learning-rate drop; saved in checkpoints (with --resume: replaces "
+                   "the run's planned changes)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available, or $GENWIDGETS_DEVICE)")
@@ -334,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if fixed:
                 parser.error(f"--resume continues the checkpoint's run as it was: drop {', '.join(fixed)} "
                              "(only --steps, --data, --out, --device, --compile, --channels-last, the --*-every "
-                             "cadences and --set of live-editable hyperparameters such as lr can change)")
+                             "cadences, --at and --set of live-editable hyperparameters such as lr can change)")
     try:
         return int(args.func(args) or 0)
     except (GenwidgetsError, OSError, ValueError) as exc:

@@ -38,6 +38,7 @@ from .host_allocator import tune_host_allocator
 from .metric_sums import MetricSums
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
+from .schedule import HparamSchedule, ScheduleLike
 from .shutdown import RUNS, close_at_exit
 
 RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
@@ -79,6 +80,10 @@ class Run:
             denied) does: ``"stop"`` fails the run with the error (default); ``"continue"``
             publishes a ``warning`` event and trains on. Either way the previous checkpoint stays
             whole (writes are atomic).
+        schedule: Live hyperparameter edits planned by step, e.g. ``{45000: {"lr": 1e-4}}``: a
+            learning-rate drop once 45,000 steps are trained (see
+            :class:`~genwidgets.runtime.schedule.HparamSchedule`). Checked now; saved in
+            checkpoints, so a resumed run keeps it.
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class Run:
         history_points: int = 10_000,
         plugin_events: bool = True,
         on_checkpoint_error: Literal["stop", "continue"] = "stop",
+        schedule: ScheduleLike | None = None,
     ) -> None:
         for label, value in (("log_every", log_every), ("sample_every", sample_every)):
             if not isinstance(value, int) or value < 1:
@@ -107,6 +113,8 @@ class Run:
         self.on_checkpoint_error = on_checkpoint_error
         if data.spec != model.data_spec:
             raise ConfigError(f"the model was built for data {model.data_spec} but the data is {data.spec}")
+        self.schedule = HparamSchedule(schedule)
+        self.schedule.check(model.config)
         self.model = model
         self.data = data
         self.runtime = model.runtime
@@ -150,6 +158,7 @@ class Run:
         self._pause_requested = False
         self._stop_requested = False
         self._pending_hparams: dict[str, Any] = {}
+        self._next_scheduled = self.schedule.next_step  # one comparison a step; None when nothing is planned
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
@@ -400,6 +409,8 @@ class Run:
                 return stop
 
     def _train_one(self, *, force_log: bool = False) -> dict[str, float]:
+        if self._next_scheduled is not None and self.step_count >= self._next_scheduled:
+            self._apply_schedule()  # every rank holds the same schedule: no broadcast needed
         if self.dist is None:  # under torchrun, _agreed_control applies edits on every rank at once
             self._apply_hparams()
         t0 = time.perf_counter()
@@ -471,6 +482,13 @@ class Run:
         if pending:
             self._apply_edits(pending)
 
+    def _apply_schedule(self) -> None:
+        """Apply the scheduled edits due at this step count (before any live edit, which then wins)."""
+        edits = self.schedule.due(self.step_count)
+        self._next_scheduled = self.schedule.next_step
+        if edits:
+            self._apply_edits(edits)
+
     def _apply_edits(self, edits: Mapping[str, Any]) -> None:
         """Apply live hyperparameter edits to the model and announce them (between steps)."""
         self.model.apply_config(self.model.config.replace(**edits))
@@ -538,7 +556,7 @@ class Run:
             "rng": rng_meta,
             "sampler": sampler_meta,
             "run": {"steps": self.steps, "log_every": self.log_every, "sample_every": self.sample_every,
-                    "checkpoint_every": self.checkpoint_every},
+                    "checkpoint_every": self.checkpoint_every, "schedule": self.schedule.to_state()},
             "runtime": self.runtime.describe(),
             "history": self.history.to_state(),
         }
@@ -583,6 +601,8 @@ class Run:
             self.sampler.load_state_dict(dict(tensors), state["sampler"])
             restore_rng(dict(tensors), state["rng"])
             self.step_count = int(state["step"])
+            self.schedule.start_at(self.step_count)
+            self._next_scheduled = self.schedule.next_step
             self.train_seconds = float(state.get("train_seconds", 0.0))
             if "history" in state:
                 self.history = MetricHistory.from_state(state["history"])
