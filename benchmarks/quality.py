@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/quality.py [--rows ring,grid,dcgan,cgan,vae,beta_vae]
         [--out runs/quality] [--steps ROW=N ...] [--preset ROW=NAME ...] [--config ROW=JSON ...]
-        [--lr-drop ROW=STEP ...] [--checkpoint ROW=PATH ...] [--iw-samples 1000] [--seed 0]
+        [--lr-drop ROW=STEP[:FACTOR] ...] [--checkpoint ROW=PATH ...] [--iw-samples 1000] [--seed 0]
 
 Every row trains through ``genwidgets.train`` (or evaluates ``--checkpoint``) and measures through
 ``genwidgets.metrics``; a row whose model family is not registered is skipped with a message.
@@ -53,7 +53,7 @@ class Row:
     split: bool = False  # train on the train split (held-out metrics)
     preset: str | None = None
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
-    lr_drop: int | None = None  # divide every learning rate by 10 at this step
+    lr_drop: tuple[int, float] | None = None  # (step, factor): divide every learning rate by factor at step
 
 
 def _modes(min_modes: int, min_hq: float) -> Callable[[dict[str, Any]], tuple[str, bool, str]]:
@@ -95,7 +95,7 @@ ROWS: list[Row] = [
     Row("ring", "GAN on ring", ("gan",), "ring", 10_000, "modes", "8 modes, >= 95 % HQ", _modes(8, 95.0),
         preset="toy2d"),
     Row("grid", "GAN or WGAN-GP on grid", ("gan", "wgan_gp"), "grid", 24_000, "modes", ">= 24 modes, >= 90 % HQ",
-        _modes(24, 90.0), preset="grid", lr_drop=18_000),
+        _modes(24, 90.0), preset="grid", lr_drop=(18_000, 10.0)),
     Row("dcgan", "DCGAN on mnist", ("dcgan",), "mnist", 8000, "images", "FID <= 5x real floor, recall >= 0.6", _fid),
     Row("cgan", "cGAN on mnist", ("cgan",), "mnist", 10_000, "images", "label accuracy >= 90 %", _labels),
     Row("vae", "VAE on mnist", ("vae",), "mnist", 4500, "likelihood", "held-out IW-NLL <= 100 nats", _nll,
@@ -110,18 +110,24 @@ def _family(row: Row) -> str | None:
     return next((f for f in row.families if f in names), None)
 
 
+def _lr_drop_schedule(family: str | type, config: dict[str, Any], preset: str | None,
+                      lr_drop: tuple[int, float] | None) -> dict[int, dict[str, float]]:
+    """The run schedule that divides every learning rate of the config by ``factor`` at ``step``."""
+    if lr_drop is None:
+        return {}
+    step, factor = lr_drop
+    cfg = (gw.get_model(family) if isinstance(family, str) else family).Config.from_dict(config, preset=preset)
+    return {step: {k: getattr(cfg, k) / factor for k in cfg.editable_fields() if k == "lr" or k.startswith("lr_")}}
+
+
 def _train(family: str | type, data: Any, steps: int, config: dict[str, Any], out: Path, *,
-           preset: str | None = None, lr_drop: int | None = None) -> tuple[Any, float]:
-    """Train through genwidgets.train; with ``lr_drop``, every learning rate is divided by 10 at that step."""
+           preset: str | None = None, lr_drop: tuple[int, float] | None = None) -> tuple[Any, float]:
+    """Train through genwidgets.train; with ``lr_drop=(step, factor)``, the learning rates drop at that step."""
     t0 = time.perf_counter()
-    first = steps if lr_drop is None or lr_drop >= steps else lr_drop
-    run = gw.train(family, data=data, steps=first, config=config, preset=preset, out=out, log_every=50,
-                   sample_every=max(steps // 4, 1), checkpoint_every=None)
+    run = gw.train(family, data=data, steps=steps, config=config, preset=preset, out=out, log_every=50,
+                   sample_every=max(steps // 4, 1), checkpoint_every=None,
+                   schedule=_lr_drop_schedule(family, config, preset, lr_drop))
     run.wait()
-    if first < steps and run.state == "finished":
-        run.set_hparams(**{k: v / 10 for k, v in run.hparams.items() if k == "lr" or k.startswith("lr_")})
-        run.steps = steps
-        run.start().wait()
     if run.state != "finished" or run.step_count != steps:
         raise RuntimeError(f"training ended in state {run.state!r} at step {run.step_count}")
     return run, time.perf_counter() - t0
@@ -159,15 +165,16 @@ def run_row(row: Row, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     record["result"] = result["metrics"][row.metrics]
     record["eval_seconds"] = result["seconds"][row.metrics]
     if row.key == "beta_vae":
-        record.update(_beta_vs_vae(record, args, out, data, family, steps, config, preset, eval_kwargs))
+        record.update(_beta_vs_vae(record, args, out, data, family, steps, config, preset, lr_drop, eval_kwargs))
     else:
         record["measured"], record["met"], record["miss"] = row.check(record["result"])
     return record
 
 
 def _beta_vs_vae(record: dict[str, Any], args: argparse.Namespace, out: Path, data: Any, family: str, steps: int,
-                 config: dict[str, Any], preset: str | None, eval_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Measure "our VAE": the same family, networks and steps with beta = 1 and no capacity schedule."""
+                 config: dict[str, Any], preset: str | None, lr_drop: tuple[int, float] | None,
+                 eval_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Measure "our VAE": the same family, networks, steps and lr drop with beta = 1 and no capacity schedule."""
     fields = {f.name for f in dataclasses.fields(gw.get_model(family).Config)}
     plain = {**config, "beta": 1.0, **({"capacity_max": 0.0} if "capacity_max" in fields else {})}
     if "vae_beta" in args.checkpoint:
@@ -175,7 +182,7 @@ def _beta_vs_vae(record: dict[str, Any], args: argparse.Namespace, out: Path, da
     else:
         print(f"[beta_vae] training the beta = 1 baseline on dsprites for {steps} steps ...", file=sys.stderr,
               flush=True)
-        run, _ = _train(family, data, steps, plain, out / "beta_vae_beta1", preset=preset)
+        run, _ = _train(family, data, steps, plain, out / "beta_vae_beta1", preset=preset, lr_drop=lr_drop)
         vae = evaluate(run.model, data=data, **eval_kwargs)
     beta_mig = record["result"]["mig"]["mig"]
     vae_mig = vae["metrics"]["disentanglement"]["mig"]["mig"]
@@ -196,6 +203,11 @@ def _pairs(items: list[str], parse: Callable[[str], Any]) -> dict[str, Any]:
     return out
 
 
+def _parse_drop(text: str) -> tuple[int, float]:
+    step, _, factor = text.partition(":")
+    return int(step), float(factor or 10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=",".join(r.key for r in ROWS), help="comma-separated rows to run")
@@ -203,8 +215,8 @@ def main() -> None:
     parser.add_argument("--steps", action="append", default=[], metavar="ROW=N", help="training steps of a row")
     parser.add_argument("--config", action="append", default=[], metavar="ROW=JSON", help="config overrides")
     parser.add_argument("--preset", action="append", default=[], metavar="ROW=NAME", help="config preset")
-    parser.add_argument("--lr-drop", action="append", default=[], metavar="ROW=STEP",
-                        help="divide the learning rates by 10 at STEP")
+    parser.add_argument("--lr-drop", action="append", default=[], metavar="ROW=STEP[:FACTOR]",
+                        help="divide the learning rates by FACTOR (default 10) once STEP steps are trained")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="ROW=PATH",
                         help="evaluate this checkpoint instead of training (ROW vae_beta: the beta row's baseline)")
     parser.add_argument("--iw-samples", type=int, default=1000)
@@ -214,7 +226,7 @@ def main() -> None:
     args.config = _pairs(args.config, json.loads)
     args.checkpoint = _pairs(args.checkpoint, str)
     args.preset = _pairs(args.preset, str)
-    args.lr_drop = _pairs(args.lr_drop, int)
+    args.lr_drop = _pairs(args.lr_drop, _parse_drop)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -243,7 +255,8 @@ def main() -> None:
             continue
         recipe = f"preset {r['preset']}, " if r.get("preset") else ""
         recipe += f"{json.dumps(r['config'])}, " if r.get("config") else ""
-        recipe += f"lr/10 at {r['lr_drop_at']}, " if r.get("lr_drop_at") else ""
+        if r.get("lr_drop_at"):
+            recipe += f"lr/{r['lr_drop_at'][1]:g} at {r['lr_drop_at'][0]}, "
         trained = (f"{r['steps']} ({recipe}{r['train_seconds']} s)" if r.get("train_seconds") is not None
                    else r["checkpoint"])
         verdict = "yes" if r["met"] else f"**no**: {r['miss']}"
