@@ -52,7 +52,7 @@ def test_launched_run_is_driven_from_the_kernel_and_stop_ends_every_worker(tmp_p
     save act on every worker at one step boundary; the kernel's mirror holds rank 0's weights; stop ends them all."""
     out = tmp_path / "run"
     run = gw.launch("dcgan", data="mnist", processes=2, preset="tiny", steps=None, out=out,
-                    log_every=1, sample_every=5, checkpoint_every=None)
+                    log_every=1, sample_every=5, checkpoint_every=None, schedule={2: {"lr_d": 5e-5}})
     try:
         assert len(run.pids) == 2 and all(_alive(p) for p in run.pids)
         assert run.runtime.describe()["processes"] == 2
@@ -74,8 +74,9 @@ def test_launched_run_is_driven_from_the_kernel_and_stop_ends_every_worker(tmp_p
         assert run.step_count == paused_at + 3 and run.state == "paused"
         assert set(metrics) >= {"loss_d", "loss_g"}
 
+        assert run.hparams["lr_d"] == pytest.approx(5e-5)  # the planned edit at step 2, announced by rank 0
         run.set_hparams(lr_g=1e-4)
-        _wait_for(lambda: "hparams" in kinds, 30, "the hparams event from rank 0")
+        _wait_for(lambda: run.hparams["lr_g"] == pytest.approx(1e-4), 30, "the hparams event from rank 0")
         assert run.hparams["lr_g"] == pytest.approx(1e-4)
         with pytest.raises(gw.ConfigError, match="cannot change during training"):
             run.set_hparams(latent_dim=3)
@@ -95,6 +96,8 @@ def test_launched_run_is_driven_from_the_kernel_and_stop_ends_every_worker(tmp_p
         _mirror_matches(run, final)  # the mirror got rank 0's weights as the run stopped
         _, state = read_checkpoint(final)
         assert state["config"]["lr_g"] == pytest.approx(1e-4)
+        assert state["config"]["lr_d"] == pytest.approx(5e-5)  # the planned edit, made by every worker at step 2
+        assert state["run"]["schedule"] == [[2, {"lr_d": 5e-5}]]
         assert gw.load_model(out).sample(4).shape == (4, 1, 28, 28)
     finally:
         run.stop(timeout=20)
@@ -195,6 +198,8 @@ def test_launch_refuses_what_the_workers_could_not_run_before_starting_them(tmp_
         gw.launch(gw.build_model("gan", preset="tiny", data_spec=gw.load_data("ring").spec), data="ring")
     with pytest.raises(gw.ConfigError, match="processes"):
         gw.launch("gan", data="ring", processes=0)
+    with pytest.raises(gw.ConfigError, match="the schedule at step 5 edits latent_dim"):
+        gw.launch("gan", data="ring", processes=2, preset="tiny", schedule={5: {"latent_dim": 3}}, start=False)
 
 
 def test_launch_writes_array_data_for_the_workers(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from ..errors import ConfigError, RunError
 from . import channel
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
+from .schedule import HparamSchedule
 from .shutdown import RUNS, close_at_exit
 
 _ENDED = ("stopped", "finished", "failed")
@@ -493,7 +494,8 @@ def launch(
         connect_timeout: Seconds to wait for rank 0 to connect back.
         exit_grace: Seconds the worker processes get to exit once rank 0 reports the run ended;
             after that the kernel ends them (a stack dump goes to the log first).
-        **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ... (see Run).
+        **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ``schedule`` (planned
+            live edits, applied by every worker at the same step), ... (see Run).
     """
     from ..api import build_model, load_data
     from . import distributed
@@ -527,6 +529,10 @@ def launch(
     if mirror.config.batch_size % processes:
         raise ConfigError(f"batch_size {mirror.config.batch_size} (the global batch) must divide evenly over "
                           f"{processes} processes; choose processes or config={{'batch_size': ...}} to fit")
+    if run_options.get("schedule"):  # checked here, and sent as JSON-ready [[step, edits], ...]
+        schedule = HparamSchedule(run_options["schedule"])
+        schedule.check(mirror.config)
+        run_options["schedule"] = schedule.to_state()
     work_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="genwidgets-launch-"))
     work_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(data, (str, os.PathLike)):
