@@ -56,8 +56,6 @@ def test_launched_run_is_driven_from_the_kernel_and_stop_ends_every_worker(tmp_p
     try:
         assert len(run.pids) == 2 and all(_alive(p) for p in run.pids)
         assert run.runtime.describe()["processes"] == 2
-        kinds: list[str] = []
-        run.subscribe(lambda ev: kinds.append(ev.kind))
         _wait_for(lambda: run.latest_samples is not None and len(run.history) >= 5, what="metrics and samples")
         assert run.state == "running"
         assert run.latest_samples.data["images"].dtype == np.uint8
