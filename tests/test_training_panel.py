@@ -270,6 +270,36 @@ def test_hyperparameter_edits_apply_at_the_next_step_and_bad_values_are_explaine
     panel.close()
 
 
+def test_planned_and_applied_edits_are_marked_and_survive_a_resume(recording: None, tmp_path) -> None:
+    """Protects: the panel's edit marks: the schedule's entries ahead are planned, each applied edit
+    (scheduled or live) becomes an applied mark at its step, and a panel on a resumed run starts from them."""
+    run = make_run(steps=None, out=tmp_path, schedule={3: {"lr_g": 1e-4}, 50: {"lr_d": 5e-5}})
+    panel = TrainingPanel(run)
+    assert panel.edits == [{"step": 3, "values": {"lr_g": 1e-4}, "planned": True},
+                           {"step": 50, "values": {"lr_d": 5e-5}, "planned": True}]
+    run.step(4)
+    run.set_hparams(d_steps=2)
+    run.step(1)
+    panel.wait_idle()
+    assert panel.edits == [{"step": 3, "values": {"lr_g": 1e-4}, "planned": False},
+                           {"step": 4, "values": {"d_steps": 2}, "planned": False},
+                           {"step": 50, "values": {"lr_d": 5e-5}, "planned": True}]
+    resumed = gw.resume(run.save(), start=False)
+    again = TrainingPanel(resumed)
+    assert again.edits == panel.edits
+    # The static PNG marks the applied edits too: dotted grey (#888888) lines, which nothing else in the plot
+    # area draws (the sample grid, right of it, may hold that grey).
+    from genwidgets.widgets.static_fallback import MARGIN, PLOT_H, PLOT_W
+
+    plain = make_run(steps=5)
+    plain.step(5)
+    grey = [(np.asarray(Image.open(io.BytesIO(p.to_png())).convert("RGB"))[40:40 + PLOT_H, MARGIN:MARGIN + PLOT_W]
+             == (136, 136, 136)).all(-1).sum() for p in (again, TrainingPanel(plain))]
+    assert grey[0] > 20 and grey[1] == 0, grey
+    panel.close()
+    again.close()
+
+
 # ---- errors -----------------------------------------------------------------------------------
 class ExplodingDCGAN(gw.get_model("dcgan")):  # type: ignore[misc]
     """DCGAN that fails at its third step: raises, or returns a NaN loss."""

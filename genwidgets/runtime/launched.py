@@ -94,6 +94,9 @@ class LaunchedRun:
         self.steps_per_sec = 0.0
         self.train_seconds = 0.0
         self.step_count = 0
+        #: The planned edits (as given to :func:`launch`) and those rank 0 reported applying; see Run.
+        self.schedule = HparamSchedule(options.get("schedule"))
+        self.edit_log: list[tuple[int, dict[str, Any]]] = []
         self.weights_step = -1
         self._weights_seen = 0
         self._pauses_seen = 0
@@ -361,6 +364,8 @@ class LaunchedRun:
         elif event.kind == "hparams":
             with self._mirror_lock:
                 self.model.apply_config(self.model.config.replace(**data))
+            self.edit_log.append((event.step, dict(data)))
+            self.schedule.due(event.step)  # what rank 0 has applied is no longer planned
         elif event.kind == "error":
             self.error_message = str(data.get("message", "the workers failed"))
             self.error = RunError(self.error_message)
@@ -560,6 +565,10 @@ def launch(
         run.step_count = int(state["step"])
         if "history" in state:
             run.history = MetricHistory.from_state(state["history"])
+        if not run_options.get("schedule"):  # the workers carry on with the checkpoint's plan
+            run.schedule = HparamSchedule(state["run"].get("schedule"))
+        run.schedule.start_at(run.step_count)
+        run.edit_log = [(int(step), dict(edits)) for step, edits in state["run"].get("edits", [])]
     if start:
         run.start()
     return run

@@ -43,6 +43,9 @@ from .shutdown import RUNS, close_at_exit
 
 RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
 
+#: Bound on :attr:`Run.edit_log` (a run steered every few steps for a million steps stays small).
+MAX_EDIT_LOG = 1000
+
 
 def _third_party_plugin(model_name: str) -> str | None:
     """The plugin that registered ``model_name``, unless it ships with genwidgets (or is unregistered)."""
@@ -159,6 +162,9 @@ class Run:
         self._stop_requested = False
         self._pending_hparams: dict[str, Any] = {}
         self._next_scheduled = self.schedule.next_step  # one comparison a step; None when nothing is planned
+        #: Hyperparameter edits applied so far, live or scheduled, as ``(step, {field: value})`` (the newest
+        #: ``MAX_EDIT_LOG``); the training panel marks them on its curves. Saved in checkpoints.
+        self.edit_log: list[tuple[int, dict[str, Any]]] = []
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
@@ -492,6 +498,8 @@ class Run:
     def _apply_edits(self, edits: Mapping[str, Any]) -> None:
         """Apply live hyperparameter edits to the model and announce them (between steps)."""
         self.model.apply_config(self.model.config.replace(**edits))
+        self.edit_log.append((self.step_count, dict(edits)))
+        del self.edit_log[:-MAX_EDIT_LOG]
         self.events.publish(Event("hparams", self.step_count, dict(edits)))
 
     def _fail(self, exc: BaseException) -> None:
@@ -556,7 +564,8 @@ class Run:
             "rng": rng_meta,
             "sampler": sampler_meta,
             "run": {"steps": self.steps, "log_every": self.log_every, "sample_every": self.sample_every,
-                    "checkpoint_every": self.checkpoint_every, "schedule": self.schedule.to_state()},
+                    "checkpoint_every": self.checkpoint_every, "schedule": self.schedule.to_state(),
+                    "edits": [[step, edits] for step, edits in self.edit_log]},
             "runtime": self.runtime.describe(),
             "history": self.history.to_state(),
         }
@@ -603,6 +612,7 @@ class Run:
             self.step_count = int(state["step"])
             self.schedule.start_at(self.step_count)
             self._next_scheduled = self.schedule.next_step
+            self.edit_log = [(int(step), dict(edits)) for step, edits in state["run"].get("edits", [])]
             self.train_seconds = float(state.get("train_seconds", 0.0))
             if "history" in state:
                 self.history = MetricHistory.from_state(state["history"])

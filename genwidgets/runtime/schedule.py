@@ -81,6 +81,10 @@ class HparamSchedule:
         """The step count at which the next edit is due (None when none is left)."""
         return self.entries[self._next][0] if self._next < len(self.entries) else None
 
+    def remaining(self) -> list[tuple[int, dict[str, Any]]]:
+        """The entries not applied yet, in step order."""
+        return [(step, dict(edits)) for step, edits in self.entries[self._next:]]
+
     def due(self, step: int) -> dict[str, Any]:
         """The edits due once ``step`` steps are trained (merged in step order), marking them applied."""
         edits: dict[str, Any] = {}

@@ -30,8 +30,13 @@ def render_png(
     status: str = "",
     error: str = "",
     log_scale: bool = False,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> bytes:
-    """Draw the panel as PNG bytes: title and status, loss curves, and the sample grid."""
+    """Draw the panel as PNG bytes: title and status, loss curves, and the sample grid.
+
+    ``marks`` are ``(step, label)`` pairs (applied hyperparameter changes) drawn as dotted
+    vertical lines with their label, as the live plot does.
+    """
     font = ImageFont.load_default()
     width = MARGIN + PLOT_W + 20 + SAMPLE_SIZE + 20
     height = 40 + PLOT_H + MARGIN + (24 if error else 0)
@@ -44,7 +49,7 @@ def render_png(
         draw.rectangle((0, top, width, top + 22), fill="#fde2e1")
         draw.text((10, top + 5), error[:150], fill="#a4000f", font=font)
         top += 24
-    _draw_curves(draw, font, (MARGIN, top, MARGIN + PLOT_W, top + PLOT_H), steps, values, log_scale)
+    _draw_curves(draw, font, (MARGIN, top, MARGIN + PLOT_W, top + PLOT_H), steps, values, log_scale, marks)
     if samples is not None:
         _draw_samples(img, (MARGIN + PLOT_W + 20, top), samples)
     out = io.BytesIO()
@@ -53,7 +58,8 @@ def render_png(
 
 
 def _draw_curves(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont, box: tuple[int, int, int, int],
-                 steps: Sequence[float], values: Mapping[str, Sequence[float]], log_scale: bool) -> None:
+                 steps: Sequence[float], values: Mapping[str, Sequence[float]], log_scale: bool,
+                 marks: Sequence[tuple[float, str]] = ()) -> None:
     x0, y0, x1, y1 = box
     draw.rectangle(box, outline="#cccccc")
     xs = np.asarray(steps, dtype=np.float64)
@@ -74,6 +80,12 @@ def _draw_curves(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont, box: tupl
     def px(x: float, y: float) -> tuple[float, float]:
         return x0 + (x - xlo) / xspan * (x1 - x0), y1 - (y - lo) / (hi - lo) * (y1 - y0)
 
+    for step, label in marks:
+        if xlo <= step <= xhi:
+            mx = px(step, lo)[0]
+            for y in range(y0 + 20, y1, 6):  # dotted
+                draw.line((mx, y, mx, min(y + 2, y1)), fill="#888888")
+            draw.text((mx + 3, y0 + 20), label, fill="#666666", font=font)
     for i, (name, ys) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         points = [px(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(y)]

@@ -24,6 +24,7 @@ import traitlets as t
 from ..errors import GenwidgetsError
 from ..runtime.events import Event
 from .bundle import bundle_path, esm
+from .edit_marks import after_edit, edit_label, edit_marks
 from .feed import PanelFeed
 from .live_metrics import LiveMetrics
 from .samples import SampleFrame, frame_from_event, wants_reconstructions
@@ -88,6 +89,9 @@ class TrainingPanel(anywidget.AnyWidget):
                        "e.g. where a checkpoint was saved or why a step was refused.").tag(sync=True)
     hparams = t.Dict(help="Current values of the live-editable hyperparameters, as the run applied "
                      "them.").tag(sync=True)
+    edits = t.List(help="Hyperparameter changes to mark on the curves: one dict per change with step, "
+                   "values ({field: value}) and planned (False: applied, live or scheduled; True: in the "
+                   "run's schedule, still ahead).").tag(sync=True)
     hparam_specs = t.List(help="One dict per editable hyperparameter: name, type ('int' or "
                           "'float'), low, high, help.").tag(sync=True)
     metric_names = t.List(t.Unicode(), help="Metrics the model reports, in column order.").tag(sync=True)
@@ -140,6 +144,7 @@ class TrainingPanel(anywidget.AnyWidget):
             self.precision = str(described.get("precision", ""))
             self.hparam_specs = specs
             self.hparams = dict(run.hparams)
+            self.edits = edit_marks(run)
             self.sample_every = int(run.sample_every)
             self.metric_names = self.feed.series.columns
             self.state = run.state
@@ -171,6 +176,8 @@ class TrainingPanel(anywidget.AnyWidget):
                 elif kind == "hparams":
                     current = self._pending_traits.get("hparams", self.hparams)
                     self._pending_traits["hparams"] = {**current, **data}
+                    marks = self._pending_traits.get("edits", self.edits)
+                    self._pending_traits["edits"] = after_edit(marks, event.step, data)
                 elif kind == "checkpoint":
                     self._pending_traits["last_checkpoint"] = str(data["path"])
                 elif kind == "warning":
@@ -300,8 +307,9 @@ class TrainingPanel(anywidget.AnyWidget):
         total = "∞" if p["total"] is None else p["total"]
         status = (f"{self.run.state} · step {p['step']}/{total} · {p['steps_per_sec']:.1f} steps/s · "
                   f"{self.device} {self.precision}")
+        marks = [(m["step"], edit_label(m["values"])) for m in self.edits if not m["planned"]]
         return render_png(steps, values, samples=samples, title=self.title, status=status,
-                          error=self.error, log_scale=self.log_scale)
+                          error=self.error, log_scale=self.log_scale, marks=marks)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         """The live view, plus a PNG of the panel for viewers that cannot run widgets."""

@@ -9,7 +9,7 @@ import { listen, type AnyModel, type Buffers } from "./lib/anywidget";
 import { buildButtons, buildHparams } from "./lib/controls";
 import { CurvePlot } from "./lib/curves";
 import { el, nonce } from "./lib/dom";
-import { fraction, progressText, type Progress } from "./lib/format";
+import { fraction, planText, progressText, type EditMark, type Progress } from "./lib/format";
 import { MetricStore } from "./lib/metric_store";
 import { toTypedArray, type WireArray } from "./lib/ndarray";
 import { drawGrid, drawPoints, drawRecon, type SampleFrame } from "./lib/sample_view";
@@ -94,6 +94,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   logLabel.append(" log scale");
   const hparams = buildHparams(model);
   toolbar.appendChild(hparams.el);
+  const plan = el("div", "gw-plan", root);
 
   const body = el("div", "gw-body", root);
   const curves = el("div", "gw-curves", body);
@@ -126,6 +127,13 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     buttons.sync(s);
     hparams.sync();
   };
+  const syncEdits = () => {
+    const marks = (model.get("edits") ?? []) as EditMark[];
+    plan.textContent = planText(marks);
+    plan.hidden = !plan.textContent;
+    plot.setMarks(marks);
+    root.dataset.edits = String(marks.filter((m) => !m.planned).length);
+  };
   const syncSamples = () => {
     const frame = data.samples;
     if (!frame) return;
@@ -151,6 +159,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     "smoothing", "log_scale", "hparams", "hparam_specs"]) {
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
+  cleanups.push(listen(model, "change:edits", syncEdits));
   cleanups.push(listen(model, "change:smoothing", () => plot.setSmoothing(model.get("smoothing"))));
   cleanups.push(listen(model, "change:log_scale", () => plot.setLogScale(!!model.get("log_scale"))));
   smooth.addEventListener("input", () => {
@@ -171,6 +180,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   syncTraits();
   syncSamples();
   onStore({ kind: "reset" });
+  syncEdits();
   root.dataset.rendered = "true";
   return () => cleanups.forEach((c) => c());
 }

@@ -24,7 +24,7 @@ fixed.wait()
 TrainingPanel(fixed)"""
 
 LIVE = """\
-run = gw.train("dcgan", steps=100_000, log_every=25, sample_every=50, **common)
+run = gw.train("dcgan", steps=100_000, log_every=25, sample_every=50, schedule={50: {"lr_g": 1e-4}}, **common)
 panel = TrainingPanel(run)
 panel"""
 

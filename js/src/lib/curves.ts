@@ -1,6 +1,7 @@
 // Loss curves in plotly.js: per metric a faint raw trace and a smoothed one; appends use extendTraces.
 
 import Plotly from "plotly.js-basic-dist-min";
+import { editText, type EditMark } from "./format";
 import type { MetricStore, StoreChange } from "./metric_store";
 import { ema, emptyEma, type EmaState } from "./smoothing";
 
@@ -12,6 +13,7 @@ export class CurvePlot {
   private ema: EmaState[] = [];
   private drawn = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private marks: EditMark[] = [];
 
   constructor(
     private div: HTMLElement,
@@ -34,6 +36,25 @@ export class CurvePlot {
   setLogScale(on: boolean): void {
     this.logScale = on;
     this.enqueue(() => Plotly.relayout(this.div, { "yaxis.type": on ? "log" : "linear" }));
+  }
+
+  /** Mark applied hyperparameter changes as dotted vertical lines, labelled with the new values. */
+  setMarks(marks: EditMark[]): void {
+    this.marks = marks.filter((m) => !m.planned);
+    this.enqueue(() => Plotly.relayout(this.div, this.markLayout()));
+  }
+
+  private markLayout(): { shapes: object[]; annotations: object[] } {
+    return {
+      shapes: this.marks.map((m) => ({
+        type: "line", xref: "x", yref: "paper", x0: m.step, x1: m.step, y0: 0, y1: 1,
+        line: { color: "#888", width: 1, dash: "dot" },
+      })),
+      annotations: this.marks.map((m) => ({
+        x: m.step, xref: "x", y: 1, yref: "paper", text: editText(m.values), showarrow: false,
+        xanchor: "left", yanchor: "top", font: { size: 10, color: "#666" }, hovertext: `step ${m.step}`,
+      })),
+    };
   }
 
   resize(): void {
@@ -74,6 +95,7 @@ export class CurvePlot {
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", uirevision: "keep",
       font: { family: "Open Sans, DejaVu Sans, sans-serif", size: 11 },
+      ...this.markLayout(),
     };
     this.drawn = store.length;
     this.enqueue(() => Plotly.react(this.div, traces, layout, CONFIG));

@@ -34,3 +34,24 @@ export function fraction(p: Progress | undefined): number {
   if (!p || !p.total) return 0;
   return Math.min(1, Math.max(0, p.step / p.total));
 }
+
+/** A hyperparameter change the panel marks: applied (live or scheduled) or planned by the run's schedule. */
+export interface EditMark {
+  step: number;
+  values: Record<string, number | string | boolean>;
+  planned: boolean;
+}
+
+/** "lr=0.0001, d_steps=2": numbers to three significant digits. */
+export function editText(values: EditMark["values"]): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? String(+v.toPrecision(3)) : String(v)}`)
+    .join(", ");
+}
+
+/** "planned: lr=0.0001 at step 45,000; ..." for the marks still ahead ("" when none). */
+export function planText(marks: EditMark[] | undefined): string {
+  const ahead = (marks ?? []).filter((m) => m.planned);
+  if (!ahead.length) return "";
+  return "planned: " + ahead.map((m) => `${editText(m.values)} at step ${m.step.toLocaleString("en-US")}`).join("; ");
+}
