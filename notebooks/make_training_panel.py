@@ -33,7 +33,10 @@ panel = TrainingPanel(run)
 panel"""),
     ("markdown", """\
 Steer from Python as well as from the buttons: pause, change the generator's learning rate and
-the D:G step ratio (they apply at the next step), then resume."""),
+the D:G step ratio (they apply at the next step), then resume. Each change shows as a dotted line
+on the curves, labelled with the new values. Changes can also be planned when the run is made,
+e.g. `gw.train(..., schedule={300: {"lr_d": 1e-4}})` for a drop after 300 steps; the panel lists
+the planned ones until the run reaches them."""),
     ("code", """\
 run.pause()
 panel.wait_idle()
@@ -44,7 +47,8 @@ run.resume()"""),
 run.wait()
 panel.wait_idle()
 print("panel shows:", panel.state, "at step", panel.progress["step"], "with", panel.hparams)
-assert panel.state == "finished" and panel.hparams["d_steps"] == 2"""),
+assert panel.state == "finished" and panel.hparams["d_steps"] == 2
+print("marked on the curves:", [(m["step"], m["values"]) for m in panel.edits])"""),
     ("markdown", """\
 A second panel on the same (now finished) run starts from the run's history; where no live
 front end exists (a saved notebook on a web viewer) the output shows a PNG of the panel."""),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
 import nbclient
@@ -27,3 +28,5 @@ def test_training_panel_notebook_executes(tmp_path: Path) -> None:
         assert png.format == "PNG" and png.width > 600
     text = "".join(o.get("text", "") for c in code for o in c.outputs if o.get("name") == "stdout")
     assert "panel shows: paused" in text and "panel shows: finished at step 400" in text
+    marked = re.search(r"marked on the curves: \[\((\d+), \{'lr_g': 0.0001, 'd_steps': 2\}\)\]", text)
+    assert marked and 0 < int(marked.group(1)) < 400, text  # the live edit, at the step it applied
