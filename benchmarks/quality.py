@@ -2,7 +2,8 @@
 
     nice -n 10 .venv/bin/python benchmarks/quality.py [--rows ring,grid,dcgan,cgan,vae,beta_vae]
         [--out runs/quality] [--steps ROW=N ...] [--preset ROW=NAME ...] [--config ROW=JSON ...]
-        [--lr-drop ROW=STEP[:FACTOR] ...] [--checkpoint ROW=PATH ...] [--iw-samples 1000] [--seed 0]
+        [--lr-drop ROW=STEP[:FACTOR] ...] [--schedule ROW=JSON ...]
+        [--checkpoint ROW=PATH ...] [--iw-samples 1000] [--seed 0]
 
 Every row trains through ``genwidgets.train`` (or evaluates ``--checkpoint``) and measures through
 ``genwidgets.metrics``; a row whose model family is not registered is skipped with a message.
@@ -58,7 +59,8 @@ class Row:
 
 def _modes(min_modes: int, min_hq: float) -> Callable[[dict[str, Any]], tuple[str, bool, str]]:
     def check(m: dict[str, Any]) -> tuple[str, bool, str]:
-        measured = f"{m['modes_covered']}/{m['num_modes']} modes, {m['hq_percent']:.1f} % HQ, rev. KL {m['reverse_kl']}"
+        measured = (f"{m['modes_covered']}/{m['num_modes']} modes, {m['hq_percent']:.1f} % HQ, "
+                    f"rev. KL {m['reverse_kl']:.3g}")
         met = m["modes_covered"] >= min_modes and m["hq_percent"] >= min_hq
         miss = [f"{min_modes - m['modes_covered']} modes short"] if m["modes_covered"] < min_modes else []
         miss += [f"HQ {min_hq - m['hq_percent']:.1f} points short"] if m["hq_percent"] < min_hq else []
@@ -121,12 +123,11 @@ def _lr_drop_schedule(family: str | type, config: dict[str, Any], preset: str | 
 
 
 def _train(family: str | type, data: Any, steps: int, config: dict[str, Any], out: Path, *,
-           preset: str | None = None, lr_drop: tuple[int, float] | None = None) -> tuple[Any, float]:
-    """Train through genwidgets.train; with ``lr_drop=(step, factor)``, the learning rates drop at that step."""
+           preset: str | None = None, schedule: dict[Any, dict[str, Any]] | None = None) -> tuple[Any, float]:
+    """Train through genwidgets.train, with the run ``schedule`` of planned edits (e.g. an lr drop)."""
     t0 = time.perf_counter()
     run = gw.train(family, data=data, steps=steps, config=config, preset=preset, out=out, log_every=50,
-                   sample_every=max(steps // 4, 1), checkpoint_every=None,
-                   schedule=_lr_drop_schedule(family, config, preset, lr_drop))
+                   sample_every=max(steps // 4, 1), checkpoint_every=None, schedule=schedule)
     run.wait()
     if run.state != "finished" or run.step_count != steps:
         raise RuntimeError(f"training ended in state {run.state!r} at step {run.step_count}")
@@ -143,9 +144,10 @@ def run_row(row: Row, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     if preset is not None and preset not in gw.get_model(family).Config.presets:
         preset = None  # a preset of another family in the row (e.g. gan's "grid" for wgan_gp)
     lr_drop = args.lr_drop.get(row.key, row.lr_drop)
+    schedule = args.schedule.get(row.key) or _lr_drop_schedule(family, config, preset, lr_drop)
     data = gw.load_data(row.data)
     record: dict[str, Any] = {"family": family, "data": row.data, "steps": steps, "config": config, "preset": preset,
-                              "lr_drop_at": lr_drop}
+                              "schedule": schedule}
     eval_kwargs = {"metrics": [row.metrics], "seed": args.seed, "iw_samples": args.iw_samples}
     if row.key in args.checkpoint:
         record.update(checkpoint=args.checkpoint[row.key], train_seconds=None, steps="(checkpoint)")
@@ -158,23 +160,23 @@ def run_row(row: Row, args: argparse.Namespace, out: Path) -> dict[str, Any]:
             train_data, _ = train_test_split(data)
         print(f"[{row.key}] training {family} on {row.data}{' (train split)' if row.split else ''} for {steps} "
               f"steps ...", file=sys.stderr, flush=True)
-        run, seconds = _train(cls, train_data, steps, config, out / row.key, preset=preset, lr_drop=lr_drop)
+        run, seconds = _train(cls, train_data, steps, config, out / row.key, preset=preset, schedule=schedule)
         record.update(checkpoint=str(run.last_checkpoint), train_seconds=round(seconds, 1))
         model = run.model
         result = evaluate(model, data=data, **eval_kwargs)
     record["result"] = result["metrics"][row.metrics]
     record["eval_seconds"] = result["seconds"][row.metrics]
     if row.key == "beta_vae":
-        record.update(_beta_vs_vae(record, args, out, data, family, steps, config, preset, lr_drop, eval_kwargs))
+        record.update(_beta_vs_vae(record, args, out, data, family, steps, config, preset, schedule, eval_kwargs))
     else:
         record["measured"], record["met"], record["miss"] = row.check(record["result"])
     return record
 
 
 def _beta_vs_vae(record: dict[str, Any], args: argparse.Namespace, out: Path, data: Any, family: str, steps: int,
-                 config: dict[str, Any], preset: str | None, lr_drop: tuple[int, float] | None,
+                 config: dict[str, Any], preset: str | None, schedule: dict[Any, dict[str, Any]],
                  eval_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Measure "our VAE": the same family, networks, steps and lr drop with beta = 1 and no capacity schedule."""
+    """Measure "our VAE": the same family, networks, steps and lr schedule with beta = 1 and no capacity schedule."""
     fields = {f.name for f in dataclasses.fields(gw.get_model(family).Config)}
     plain = {**config, "beta": 1.0, **({"capacity_max": 0.0} if "capacity_max" in fields else {})}
     if "vae_beta" in args.checkpoint:
@@ -182,7 +184,7 @@ def _beta_vs_vae(record: dict[str, Any], args: argparse.Namespace, out: Path, da
     else:
         print(f"[beta_vae] training the beta = 1 baseline on dsprites for {steps} steps ...", file=sys.stderr,
               flush=True)
-        run, _ = _train(family, data, steps, plain, out / "beta_vae_beta1", preset=preset, lr_drop=lr_drop)
+        run, _ = _train(family, data, steps, plain, out / "beta_vae_beta1", preset=preset, schedule=schedule)
         vae = evaluate(run.model, data=data, **eval_kwargs)
     beta_mig = record["result"]["mig"]["mig"]
     vae_mig = vae["metrics"]["disentanglement"]["mig"]["mig"]
@@ -217,6 +219,9 @@ def main() -> None:
     parser.add_argument("--preset", action="append", default=[], metavar="ROW=NAME", help="config preset")
     parser.add_argument("--lr-drop", action="append", default=[], metavar="ROW=STEP[:FACTOR]",
                         help="divide the learning rates by FACTOR (default 10) once STEP steps are trained")
+    parser.add_argument("--schedule", action="append", default=[], metavar="ROW=JSON",
+                        help='planned hyperparameter edits, e.g. beta_vae=\'{"45000": {"lr": 1e-4}}\' (overrides '
+                             "--lr-drop)")
     parser.add_argument("--checkpoint", action="append", default=[], metavar="ROW=PATH",
                         help="evaluate this checkpoint instead of training (ROW vae_beta: the beta row's baseline)")
     parser.add_argument("--iw-samples", type=int, default=1000)
@@ -227,6 +232,7 @@ def main() -> None:
     args.checkpoint = _pairs(args.checkpoint, str)
     args.preset = _pairs(args.preset, str)
     args.lr_drop = _pairs(args.lr_drop, _parse_drop)
+    args.schedule = _pairs(args.schedule, json.loads)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,8 +261,9 @@ def main() -> None:
             continue
         recipe = f"preset {r['preset']}, " if r.get("preset") else ""
         recipe += f"{json.dumps(r['config'])}, " if r.get("config") else ""
-        if r.get("lr_drop_at"):
-            recipe += f"lr/{r['lr_drop_at'][1]:g} at {r['lr_drop_at'][0]}, "
+        for step, edits in sorted((int(k), v) for k, v in (r.get("schedule") or {}).items()):
+            recipe += ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in edits.items())
+            recipe += f" at {step}, "
         trained = (f"{r['steps']} ({recipe}{r['train_seconds']} s)" if r.get("train_seconds") is not None
                    else r["checkpoint"])
         verdict = "yes" if r["met"] else f"**no**: {r['miss']}"
