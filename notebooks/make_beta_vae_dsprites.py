@@ -28,9 +28,10 @@ factor's entropy, averaged over factors (0: entangled, 1: one dimension per fact
 These MLP models train for 1,500 steps so the notebook runs in a few minutes on a CPU; disentangling
 takes far longer (Higgins et al. train for hundreds of thousands of steps), so expect small MIGs here
 and compare the two models rather than the absolute values. For codes that disentangle, train the
-beta-VAE's default network (Burgess et al.'s conv net) for tens of thousands of steps, e.g.
-`genwidgets train beta_vae --data dsprites --set beta=8 --steps 60000 --checkpoint-every 5000`
-(about 0.1 s a step on one CPU thread), then explore the checkpoint with
+beta-VAE's default network (Burgess et al.'s conv net) for tens of thousands of steps, with two
+planned learning-rate drops, e.g. `genwidgets train beta_vae --data dsprites --set beta=8
+--at 45000:lr=1e-4 --at 80000:lr=2e-5 --steps 100000 --checkpoint-every 5000` (about 0.1 s a step on
+one CPU thread), then explore the checkpoint with
 `LatentExplorer(gw.load_model(path), data="dsprites")`;
 `benchmarks/RESULTS.md` lists the MIG it reaches."""),
     ("code", """\
