@@ -39,6 +39,7 @@ import genwidgets as gw
 from genwidgets.errors import PluginError
 from genwidgets.metrics import evaluate
 from genwidgets.metrics.splits import train_test_split
+from genwidgets.widgets.edit_marks import edit_label
 
 
 @dataclasses.dataclass
@@ -262,8 +263,7 @@ def main() -> None:
         recipe = f"preset {r['preset']}, " if r.get("preset") else ""
         recipe += f"{json.dumps(r['config'])}, " if r.get("config") else ""
         for step, edits in sorted((int(k), v) for k, v in (r.get("schedule") or {}).items()):
-            recipe += ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in edits.items())
-            recipe += f" at {step}, "
+            recipe += f"{edit_label(edits)} at {step}, "
         trained = (f"{r['steps']} ({recipe}{r['train_seconds']} s)" if r.get("train_seconds") is not None
                    else r["checkpoint"])
         verdict = "yes" if r["met"] else f"**no**: {r['miss']}"

@@ -102,12 +102,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .cli_outputs import SampleWriter, write_final_figures
 
     if args.resume:
-        cadence = {name: value for name, value in (("log_every", args.log_every), ("sample_every", args.sample_every),
-                                                   ("checkpoint_every", args.checkpoint_every)) if value is not None}
+        cadences = (("log_every", args.log_every), ("sample_every", args.sample_every),
+                    ("checkpoint_every", args.checkpoint_every))
+        run_options = {name: value for name, value in cadences if value is not None}
         if args.at:  # replaces the run's saved schedule
-            cadence["schedule"] = _parse_schedule(args.at)
+            run_options["schedule"] = _parse_schedule(args.at)
         run = gw.resume(args.resume, data=args.data, steps=args.steps, out=args.out, device=args.device,
-                        compile=args.compile, channels_last=args.channels_last, start=False, **cadence)
+                        compile=args.compile, channels_last=args.channels_last, start=False, **run_options)
         if args.set:  # e.g. a learning-rate drop: only the live-editable fields, validated by the run
             run.set_hparams(**_parse_sets(args.set))
         out = run.out_dir

@@ -39,7 +39,7 @@ from ..errors import ConfigError, RunError
 from . import channel
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
-from .schedule import HparamSchedule
+from .schedule import EditLog, HparamSchedule, edit_log_from_state
 from .shutdown import RUNS, close_at_exit
 
 _ENDED = ("stopped", "finished", "failed")
@@ -96,7 +96,7 @@ class LaunchedRun:
         self.step_count = 0
         #: The planned edits (as given to :func:`launch`) and those rank 0 reported applying; see Run.
         self.schedule = HparamSchedule(options.get("schedule"))
-        self.edit_log: list[tuple[int, dict[str, Any]]] = []
+        self.edit_log: EditLog = []
         self.weights_step = -1
         self._weights_seen = 0
         self._pauses_seen = 0
@@ -568,7 +568,7 @@ def launch(
         if not run_options.get("schedule"):  # the workers carry on with the checkpoint's plan
             run.schedule = HparamSchedule(state["run"].get("schedule"))
         run.schedule.start_at(run.step_count)
-        run.edit_log = [(int(step), dict(edits)) for step, edits in state["run"].get("edits", [])]
+        run.edit_log = edit_log_from_state(state["run"])
     if start:
         run.start()
     return run

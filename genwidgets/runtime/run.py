@@ -38,7 +38,7 @@ from .host_allocator import tune_host_allocator
 from .metric_sums import MetricSums
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
-from .schedule import HparamSchedule, ScheduleLike
+from .schedule import EditLog, HparamSchedule, ScheduleLike, edit_log_from_state, edit_log_to_state
 from .shutdown import RUNS, close_at_exit
 
 RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
@@ -164,7 +164,7 @@ class Run:
         self._next_scheduled = self.schedule.next_step  # one comparison a step; None when nothing is planned
         #: Hyperparameter edits applied so far, live or scheduled, as ``(step, {field: value})`` (the newest
         #: ``MAX_EDIT_LOG``); the training panel marks them on its curves. Saved in checkpoints.
-        self.edit_log: list[tuple[int, dict[str, Any]]] = []
+        self.edit_log: EditLog = []
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
@@ -565,7 +565,7 @@ class Run:
             "sampler": sampler_meta,
             "run": {"steps": self.steps, "log_every": self.log_every, "sample_every": self.sample_every,
                     "checkpoint_every": self.checkpoint_every, "schedule": self.schedule.to_state(),
-                    "edits": [[step, edits] for step, edits in self.edit_log]},
+                    "edits": edit_log_to_state(self.edit_log)},
             "runtime": self.runtime.describe(),
             "history": self.history.to_state(),
         }
@@ -612,7 +612,7 @@ class Run:
             self.step_count = int(state["step"])
             self.schedule.start_at(self.step_count)
             self._next_scheduled = self.schedule.next_step
-            self.edit_log = [(int(step), dict(edits)) for step, edits in state["run"].get("edits", [])]
+            self.edit_log = edit_log_from_state(state["run"])
             self.train_seconds = float(state.get("train_seconds", 0.0))
             if "history" in state:
                 self.history = MetricHistory.from_state(state["history"])

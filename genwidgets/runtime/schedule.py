@@ -49,9 +49,6 @@ class HparamSchedule:
         self.entries: list[tuple[int, dict[str, Any]]] = sorted(merged.items())
         self._next = 0  # index of the first entry not applied yet
 
-    def __bool__(self) -> bool:
-        return bool(self.entries)
-
     def __repr__(self) -> str:
         return f"HparamSchedule({dict(self.entries)!r})"
 
@@ -96,3 +93,17 @@ class HparamSchedule:
     def to_state(self) -> list[list[Any]]:
         """JSON-ready ``[[step, {field: value}], ...]`` (every entry, applied or not)."""
         return [[step, dict(edits)] for step, edits in self.entries]
+
+
+#: A run's applied edits, ``(step, {field: value})`` in the order they applied.
+EditLog = list[tuple[int, dict[str, Any]]]
+
+
+def edit_log_to_state(log: EditLog) -> list[list[Any]]:
+    """JSON-ready ``[[step, {field: value}], ...]``, as checkpoints keep it under ``run.edits``."""
+    return [[step, dict(edits)] for step, edits in log]
+
+
+def edit_log_from_state(run_state: Mapping[str, Any]) -> EditLog:
+    """The edit log of a checkpoint's ``run`` section (empty for checkpoints written before it existed)."""
+    return [(int(step), dict(edits)) for step, edits in run_state.get("edits", [])]
