@@ -12,6 +12,14 @@ renamed into place, so a crash or a failed write never leaves a half-written che
 under a real name: readers only ever see complete checkpoints, and the previous one is
 never touched.
 
+genwidgets never deletes or overwrites what it did not write. A checkpoint is written only to a
+new path, an empty folder, or over a checkpoint folder genwidgets wrote (it holds nothing but
+``state.json`` and ``weights.safetensors``); anything else is refused with the fix in the message.
+A checkpoint being pruned is first renamed to a hidden ``.trash-...`` name (one atomic step), so a
+crash mid-delete never leaves a half-deleted checkpoint under a real name. Hidden temporaries
+carry their writer's process id; :func:`clean_stale_temporaries` removes those of processes that
+are gone (a crash, ``kill -9``) the next time a run writes beside them.
+
 Nothing is ever unpickled by default. A pickle-based file (``.pt``, ``.pth``, ... as written by
 ``torch.save``) can run arbitrary code when it is loaded, so it is refused with an explanation;
 :func:`load_tensor_file` reads one only with ``allow_pickle=True``, and even then through
@@ -24,8 +32,9 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +49,13 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
 STATE_FILE = "state.json"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
+#: Hidden names genwidgets gives its temporaries: ``.tmp-``/``.old-``/``.trash-`` + name + ``-<pid>-`` + random.
+_TEMPORARY = re.compile(r"^\.(?:tmp|old|trash)-.+?-(\d+)-[A-Za-z0-9_]+$")
+#: Temporaries of genwidgets before they carried a process id: ``.tmp-step-XXXXXXXX-<random>``.
+_LEGACY_TEMPORARY = re.compile(r"^\.(?:tmp|old)-step-\d+-[A-Za-z0-9_]+$")
+#: A legacy temporary (no process id to ask) is taken as stale once it is this old.
+LEGACY_STALE_SECONDS = 3600.0
+CHECKPOINT_FILES = frozenset({"state.json", "weights.safetensors"})
 #: File endings of pickle-based formats (``torch.save``, ``pickle``); refused unless allowed.
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 _PICKLE_HINT = ("genwidgets checkpoints are safetensors + JSON directories. Unpickling a file can run "
@@ -157,10 +173,116 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def is_checkpoint_dir(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a folder that holds a genwidgets checkpoint and nothing else.
+
+    Such a folder holds ``state.json`` and at most ``weights.safetensors`` beside it (a write
+    puts both there together, so one without the other is a damaged checkpoint, still ours).
+    """
+    p = Path(path)
+    if not p.is_dir() or p.is_symlink():
+        return False
+    names = {entry.name for entry in p.iterdir()}
+    return STATE_FILE in names and names <= CHECKPOINT_FILES
+
+
+def check_checkpoint_target(path: str | os.PathLike) -> Path:
+    """Refuse a checkpoint path whose current contents genwidgets did not write; return it as a Path.
+
+    A new path, an empty folder or a genwidgets checkpoint folder (see :func:`is_checkpoint_dir`)
+    is fine: writing there deletes nothing of the user's.
+
+    Raises:
+        CheckpointError: ``path`` is a file, a link, or a folder holding anything else; the
+            message names what is there and how to save instead.
+    """
+    p = Path(path)
+    if p.is_symlink() or (p.exists() and not p.is_dir()):
+        raise CheckpointError(
+            f"refusing to save a checkpoint to {p}: a file (or link) is already there and genwidgets did not "
+            "write it; save to a new path (a checkpoint is a folder), or move the file away yourself")
+    if p.is_dir() and any(p.iterdir()) and not is_checkpoint_dir(p):
+        shown = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in p.iterdir())
+        listing = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+        raise CheckpointError(
+            f"refusing to save a checkpoint to {p}: the folder holds files genwidgets did not write ({listing}) "
+            "and saving would replace them; save to a new or empty folder (for example "
+            f"{p / 'checkpoint'}), or over a checkpoint folder genwidgets wrote")
+    return p
+
+
+def _hidden_name(kind: str, name: str) -> str:
+    """A hidden sibling name for a temporary of this process: ``.<kind>-<name>-<pid>-<random>``."""
+    return f".{kind}-{name}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but is another user's (EPERM)
+        return True
+    return True
+
+
+def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove genwidgets' hidden temporaries in ``folder`` whose writer process is gone; return them.
+
+    A checkpoint write, replacement or prune interrupted by a crash or ``kill -9`` leaves a hidden
+    ``.tmp-``/``.old-``/``.trash-`` folder behind. Each carries its writer's process id, so only
+    those of processes that no longer exist are removed (a temporary of a run still writing is
+    kept). Temporaries from versions before the process id was recorded are removed once they
+    are :data:`LEGACY_STALE_SECONDS` old. Nothing else is touched.
+    """
+    root = Path(folder)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    now = time.time()
+    for entry in root.iterdir():
+        match = _TEMPORARY.match(entry.name)
+        if match is not None:
+            stale = not _process_alive(int(match.group(1)))
+        elif _LEGACY_TEMPORARY.match(entry.name):
+            try:
+                stale = now - entry.stat().st_mtime > LEGACY_STALE_SECONDS
+            except OSError:
+                continue
+        else:
+            continue
+        if stale and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def remove_checkpoint(directory: str | os.PathLike) -> None:
+    """Delete a checkpoint genwidgets wrote: renamed away in one atomic step first, then removed.
+
+    Readers never see a half-deleted checkpoint under its real name; a crash midway leaves a
+    hidden ``.trash-`` folder that :func:`clean_stale_temporaries` removes later.
+
+    Raises:
+        CheckpointError: ``directory`` is not a genwidgets checkpoint (nothing is deleted).
+    """
+    path = Path(directory)
+    if not is_checkpoint_dir(path):
+        raise CheckpointError(f"refusing to delete {path}: it is not a checkpoint folder genwidgets wrote")
+    trash = path.parent / _hidden_name("trash", path.name)
+    os.replace(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def write_checkpoint(
     directory: str | os.PathLike, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]
 ) -> Path:
-    """Write a checkpoint atomically to ``directory`` (which must not exist yet, or is replaced).
+    """Write a checkpoint atomically to ``directory``: a new path, an empty folder, or over a checkpoint.
+
+    An existing checkpoint at ``directory`` is replaced only if genwidgets wrote it (see
+    :func:`check_checkpoint_target`); a file or a folder holding anything else is refused.
 
     Args:
         directory: Final checkpoint directory, e.g. ``runs/x/checkpoints/step-00000200``.
@@ -171,13 +293,18 @@ def write_checkpoint(
         The final path.
 
     Raises:
-        CheckpointError: the write failed (disk full, permissions, unserialisable state). The
+        CheckpointError: ``directory`` holds something genwidgets did not write (nothing is
+            written), or the write failed (disk full, permissions, unserialisable state). The
             temporary files are removed and any checkpoint already at ``directory`` or beside
             it is left as it was.
     """
-    final = Path(directory)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    final = check_checkpoint_target(directory)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / _hidden_name("tmp", final.name)
+        tmp.mkdir()
+    except OSError as exc:
+        raise CheckpointError(f"could not write checkpoint {final}: {exc}") from exc
     try:
         cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
         save_file(cpu, str(tmp / WEIGHTS_FILE))
@@ -189,8 +316,9 @@ def write_checkpoint(
         with open(tmp / WEIGHTS_FILE, "rb") as fh:
             os.fsync(fh.fileno())
         _fsync_dir(tmp)
-        if final.exists():  # overwrite: move the old one aside first, then swap
-            old = final.parent / f".old-{final.name}-{os.getpid()}"
+        if final.exists():  # over an empty folder or our own checkpoint: move it aside first, then swap
+            check_checkpoint_target(final)  # still ours (nothing was added while the weights were written)
+            old = final.parent / _hidden_name("old", final.name)
             os.replace(final, old)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -242,13 +370,17 @@ def read_checkpoint(directory: str | os.PathLike) -> tuple[dict[str, torch.Tenso
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
-    """Complete checkpoints under ``run_dir`` (or ``run_dir/checkpoints``), oldest first."""
+    """Complete checkpoints under ``run_dir`` (or ``run_dir/checkpoints``), oldest first.
+
+    A ``step-...`` folder missing either file (a damaged or half-deleted one) is not listed.
+    """
     root = Path(run_dir)
     if (root / "checkpoints").is_dir():
         root = root / "checkpoints"
     if not root.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP_DIR.match(p.name))]
+    found = [(int(m.group(1)), p) for p in root.iterdir()
+             if (m := _STEP_DIR.match(p.name)) and (p / STATE_FILE).is_file() and (p / WEIGHTS_FILE).is_file()]
     return [p for _, p in sorted(found)]
 
 

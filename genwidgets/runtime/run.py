@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
+import signal
 import threading
 import time
 import traceback
@@ -111,6 +111,11 @@ class Run:
                 raise ConfigError(f"{label} must be an integer >= 1, got {value!r}")
         if steps is not None and (not isinstance(steps, int) or steps < 0):
             raise ConfigError(f"steps must be an integer >= 0 or None, got {steps!r}")
+        if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 0):
+            raise ConfigError(f"checkpoint_every must be an integer >= 0 (0 or None: only the final checkpoint), "
+                              f"got {checkpoint_every!r}")
+        if keep_checkpoints is not None and (not isinstance(keep_checkpoints, int) or keep_checkpoints < 1):
+            raise ConfigError(f"keep_checkpoints must be an integer >= 1 or None (keep all), got {keep_checkpoints!r}")
         if on_checkpoint_error not in ("stop", "continue"):
             raise ConfigError(f"on_checkpoint_error must be 'stop' or 'continue', got {on_checkpoint_error!r}")
         self.on_checkpoint_error = on_checkpoint_error
@@ -146,6 +151,9 @@ class Run:
         self.latest_metrics: dict[str, float] = {}
         self.latest_samples: Event | None = None
         self.last_checkpoint: Path | None = None
+        #: The checkpoint this run continues (set by :func:`genwidgets.resume`); None for a new run.
+        self.resumed_from: Path | None = None
+        self._out_dir_claimed = False
         self.steps_per_sec: float = 0.0
         self.started_at: float | None = None
         self.train_seconds = 0.0
@@ -223,6 +231,7 @@ class Run:
                 raise RunError(f"the run failed and cannot restart: {self.error!r}") from self.error
             if self.steps is not None and self.step_count >= self.steps:
                 raise RunError(f"the run already reached its {self.steps} steps; raise run.steps to train more")
+            self._claim_out_dir()
             self._pause_requested = self._stop_requested = False
             if self.runtime.device.type == "cpu":
                 tune_host_allocator()  # keep each step's freed buffers instead of faulting them in again
@@ -263,24 +272,27 @@ class Run:
     def wait(self, timeout: float | None = None) -> Run:
         """Block until the run ends; re-raise the run's error, if it failed.
 
-        A KeyboardInterrupt while waiting (Ctrl-C, or the notebook's interrupt button) stops
-        the run cleanly, writing a final checkpoint when ``out_dir`` is set, then propagates.
+        Ctrl-C while waiting (or the notebook's interrupt button) stops the run cleanly: it finishes
+        its step and writes a final checkpoint when ``out_dir`` is set, then KeyboardInterrupt
+        propagates. SIGTERM (a job scheduler, ``docker stop``) does the same, then raises
+        ``SystemExit(143)``. Further signals while the checkpoint is written cannot interrupt it.
         """
-        try:
-            if self._thread is not None:
+        from .interrupts import StopOnSignals, exit_status
+
+        if self._thread is not None:
+            with StopOnSignals(lambda: self.stop(wait=False)) as signals:
                 deadline = None if timeout is None else time.monotonic() + timeout
                 while self._thread.is_alive():
                     remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
+                    if signals.received is None and remaining is not None and remaining <= 0:
                         break
-                    self._thread.join(0.2 if remaining is None else min(0.2, remaining))
-        except KeyboardInterrupt:
-            # Not Thread.join: on CPython 3.11 an interrupt inside join() marks the thread as done
-            # while it still runs; the run's own state says when it has really stopped.
-            self.stop(wait=False)
-            with self._control:
-                self._control.wait_for(lambda: self._state in ("stopped", "finished", "failed"), 60.0)
-            raise
+                    # Not one long Thread.join: on CPython 3.11 an interrupt inside join() marks the
+                    # thread as done while it still runs.
+                    self._thread.join(0.2 if remaining is None or signals.received else min(0.2, remaining))
+            if signals.received == signal.SIGINT:
+                raise KeyboardInterrupt
+            if signals.received is not None:
+                raise SystemExit(exit_status(signals.received))
         self.events.flush(timeout=5.0)
         if self.error is not None:
             raise self.error
@@ -297,6 +309,7 @@ class Run:
             raise RunError("under torchrun every process must step together; use resume(steps=n) instead")
         if self._state == "failed":
             raise RunError(f"the run failed: {self.error!r}") from self.error
+        self._claim_out_dir()
         last: dict[str, float] = {}
         try:
             for _ in range(n):
@@ -582,6 +595,10 @@ class Run:
             raise RunError("this run has no out_dir; pass a path: run.save('my-checkpoint')")
         if self.dist is not None and not self.dist.is_main:
             return None  # type: ignore[return-value]  # rank 0 writes the (identical) state
+        if path is None:
+            self._claim_out_dir()
+        else:
+            ckpt.check_checkpoint_target(path)  # before the state is assembled: refuse early, write nothing
         with self._step_lock:
             target = Path(path) if path is not None else (
                 self.out_dir / "checkpoints" / ckpt.checkpoint_name(self.step_count))  # type: ignore[operator]
@@ -594,11 +611,48 @@ class Run:
         return written
 
     def _prune_checkpoints(self) -> None:
+        """Keep the newest ``keep_checkpoints`` checkpoints of this run (its folder holds no other run's)."""
         if self.keep_checkpoints is None or self.out_dir is None:
             return
         for old in ckpt.list_checkpoints(self.out_dir)[: -self.keep_checkpoints]:
             with contextlib.suppress(OSError):
-                shutil.rmtree(old)
+                ckpt.remove_checkpoint(old)
+
+    def _claim_out_dir(self) -> None:
+        """Make sure ``out_dir`` holds no other run's checkpoints or metrics before this run writes there.
+
+        Pruning keeps the newest checkpoints of a folder, so a run writing beside another run's
+        later checkpoints would lose its own (and ``load_model`` would load the other run's).
+        A new run needs a folder without checkpoints or ``metrics.csv``; a resumed run may write
+        into the folder of the checkpoint it continues when that checkpoint is the folder's
+        newest. Stale temporaries of crashed writers are cleaned here. Checked once per run.
+
+        Raises:
+            RunError: the folder is another run's; the message says how to resume it or where to write.
+        """
+        if self._out_dir_claimed or self.out_dir is None or (self.dist is not None and not self.dist.is_main):
+            return
+        folder = self.out_dir / "checkpoints"
+        ckpt.clean_stale_temporaries(folder)
+        found = ckpt.list_checkpoints(folder)
+        own = self.resumed_from is not None and bool(found) and _same_path(found[-1], self.resumed_from)
+        if found and not own:
+            steps = f"steps {_step_of(found[0])}-{_step_of(found[-1])}" if len(found) > 1 else \
+                f"step {_step_of(found[0])}"
+            if self.resumed_from is not None and any(_same_path(p, self.resumed_from) for p in found):
+                raise RunError(
+                    f"{self.out_dir} also holds checkpoints after the one this run resumes from "
+                    f"({self.resumed_from.name}; the folder has {steps}); writing there would mix two histories. "
+                    f"Branch into a new folder: --out NEW_DIR (Python: out='NEW_DIR'), or resume the newest one")
+            raise RunError(
+                f"{self.out_dir} already holds another run's checkpoints ({steps}); a new run there would mix with "
+                f"them and pruning could delete its own. Continue that run with --resume {self.out_dir} "
+                f"(Python: genwidgets.resume('{self.out_dir}')), or choose a new --out folder (Python: out=)")
+        if not found and (self.out_dir / "metrics.csv").exists() and self.resumed_from is None:
+            raise RunError(
+                f"{self.out_dir} already holds another run's metrics.csv; a new run there would append to it. "
+                "Choose a new --out folder (Python: out=), or move the old run away")
+        self._out_dir_claimed = True
 
     def load_state(self, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> None:
         """Restore model, optimizers, counters, data order and RNG from a checkpoint."""
@@ -650,6 +704,17 @@ class Run:
     def __repr__(self) -> str:
         total = "∞" if self.steps is None else self.steps
         return f"<Run {self.model.name} on {self.data_source.get('name')} step {self.step_count}/{total} {self._state}>"
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _step_of(checkpoint: Path) -> int:
+    return int(checkpoint.name.split("-", 1)[1])
 
 
 def panel_bundle(run: Any, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
