@@ -13,11 +13,20 @@ from .runtime.events import Event
 
 
 class SampleWriter:
-    """Event subscriber that writes each sample grid to ``out/samples/step-N.png`` and ``out/samples.png``."""
+    """Event subscriber that writes each sample grid to ``out/samples/step-N.png`` and ``out/samples.png``.
 
-    def __init__(self, out: str | Path) -> None:
+    A grid that cannot be written (a full disk, permissions) is skipped, never half-written (PNGs
+    are written atomically); the failure is published as a ``warning`` event on ``run`` (once per
+    kind of error) so the command line and the panel show it, and training goes on.
+    """
+
+    def __init__(self, out: str | Path, *, run: Any = None) -> None:
         self.out = Path(out)
+        self.run = run
         self.written: list[Path] = []
+        #: Failures so far, as one line each.
+        self.errors: list[str] = []
+        self._error_kinds: set[tuple[str, int | None]] = set()
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
@@ -25,15 +34,30 @@ class SampleWriter:
         if event.kind != "samples":
             return
         with self._lock:
-            name = f"step-{event.step:08d}.png"
-            if "images" in event.data:
-                grid = make_grid(event.data["images"], nrow=_columns(event))
-                paths = [save_png(grid, self.out / "samples" / name, scale=2),
-                         save_png(grid, self.out / "samples.png", scale=2)]
-            else:
-                pts = event.data["points"]
-                paths = [points_png(pts, self.out / "samples" / name), points_png(pts, self.out / "samples.png")]
-            self.written.extend(paths)
+            try:
+                self._write(event)
+            except OSError as exc:
+                self._report(event, exc)
+
+    def _write(self, event: Event) -> None:
+        name = f"step-{event.step:08d}.png"
+        if "images" in event.data:
+            grid = make_grid(event.data["images"], nrow=_columns(event))
+            paths = [save_png(grid, self.out / "samples" / name, scale=2),
+                     save_png(grid, self.out / "samples.png", scale=2)]
+        else:
+            pts = event.data["points"]
+            paths = [points_png(pts, self.out / "samples" / name), points_png(pts, self.out / "samples.png")]
+        self.written.extend(paths)
+
+    def _report(self, event: Event, exc: OSError) -> None:
+        message = f"sample grid of step {event.step} not written, training goes on: {exc}"
+        kind = (type(exc).__name__, exc.errno)
+        first_of_kind = kind not in self._error_kinds
+        self._error_kinds.add(kind)
+        self.errors.append(message)
+        if self.run is not None and first_of_kind:
+            self.run.events.publish(Event("warning", event.step, {"message": message}))
 
     def flush(self) -> None:
         """Wait for a write in progress to finish."""

@@ -38,8 +38,12 @@ def _write_png(image: Any, path: str | os.PathLike) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, out)
+    try:
+        image.save(tmp, format="PNG")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temporary behind
+        raise
     return out
 
 

@@ -22,6 +22,7 @@ import re
 import sys
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
@@ -156,6 +157,9 @@ class Registry:
         self._loaded = False
         self._lock = threading.RLock()
         self._undo_trace: Callable[[], None] | None = None
+        # Which plugin failures each run has been warned of (see _warn_run).
+        self._warned: weakref.WeakKeyDictionary[Any, set[tuple[Any, ...]]] = weakref.WeakKeyDictionary()
+        self._warned_lock = threading.Lock()
 
     # ---- discovery ---------------------------------------------------------------------
     def load(self) -> Registry:
@@ -440,14 +444,39 @@ class Registry:
         return out
 
     def emit_event(self, run: Any, event: Any) -> None:
-        """Call every plugin's ``on_train_event`` hook, isolating each plugin's failures."""
+        """Call every plugin's ``on_train_event`` hook, isolating each plugin's failures.
+
+        A failing hook (a logger on a full disk, say) never stops the run or the other plugins,
+        and is never silent: its first failure on a run, and the first of each new kind of
+        failure after that, is published on the run as a ``warning`` event, which the training
+        panel and the command line show. Every failure is also kept in the plugin's ``errors``.
+        """
         for impl in self.pm.hook.on_train_event.get_hookimpls():
             try:
                 impl.function(run=run, event=event)
             except Exception as exc:  # noqa: BLE001
+                message = f"on_train_event raised {type(exc).__name__}: {exc}"
                 record = self.plugins.get(impl.plugin_name)
                 if record is not None and len(record.errors) < 100:
-                    record.errors.append(f"on_train_event raised {type(exc).__name__}: {exc}")
+                    record.errors.append(message)
+                if event.kind != "warning":  # a warning about a warning would loop
+                    self._warn_run(run, event, impl.plugin_name, exc)
+
+    def _warn_run(self, run: Any, event: Any, plugin: str, exc: Exception) -> None:
+        """Publish a plugin's failure on ``run`` as a warning event, once per plugin and kind of error."""
+        from .runtime.events import Event
+
+        key = (plugin, type(exc).__name__, getattr(exc, "errno", None))
+        with self._warned_lock:
+            seen = self._warned.setdefault(run, set())
+            if key in seen:
+                return
+            seen.add(key)
+        events = getattr(run, "events", None)
+        if events is not None:
+            events.publish(Event("warning", event.step, {
+                "message": f"plugin {plugin!r} failed on a {event.kind} event at step {event.step} and skipped it: "
+                           f"{type(exc).__name__}: {exc}", "plugin": plugin}))
 
     def has_event_hooks(self) -> bool:
         """True if any plugin implements ``on_train_event``."""

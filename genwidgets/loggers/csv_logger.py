@@ -9,7 +9,10 @@ append to the same file under its existing header.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,10 +41,34 @@ def on_train_event(run: Any, event: Any) -> None:
         write_header = columns is None
         if columns is None:
             columns = list(row)
-        _columns[path] = columns
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+        if write_header:
+            writer.writeheader()
+        writer.writerow(row)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-            if write_header:
-                writer.writeheader()
-            writer.writerow(row)
+        append_whole(path, text.getvalue().encode("utf-8"))
+        _columns[path] = columns
+
+
+def append_whole(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` entirely or not at all.
+
+    A write that fails midway (disk full, file size limit) is cut back to where the file ended,
+    so other tools reading the CSV never see a torn row; the error is then raised (the registry
+    turns it into a warning on the run).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        end = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+            raise
+    finally:
+        os.close(fd)
