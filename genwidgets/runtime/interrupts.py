@@ -46,16 +46,20 @@ class StopOnSignals:
             must not block.
         what: Names what is being saved in the messages (e.g. ``"the final checkpoint"``).
         say: Where the messages go (default: standard error, written signal-safely).
+        exiting: The process exits once the run stopped on a signal (a command line): later stop
+            signals are then ignored instead of interrupting its last steps (figures, exit
+            handlers) with a traceback.
 
     Outside the main thread (where Python cannot install handlers) the block does nothing. The
-    previous handlers come back when the block ends.
+    previous handlers come back when the block ends (unless ``exiting`` and a signal came).
     """
 
     def __init__(self, stop: Callable[[], Any], *, what: str = "a final checkpoint",
-                 say: Callable[[str], None] = _say) -> None:
+                 say: Callable[[str], None] = _say, exiting: bool = False) -> None:
         self._stop = stop
         self._what = what
         self._say = say
+        self._exiting = exiting
         self._previous: dict[int, Any] = {}
         #: The first stop signal received (``signal.SIGINT`` or ``signal.SIGTERM``), or None.
         self.received: int | None = None
@@ -70,6 +74,8 @@ class StopOnSignals:
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
+            if self._exiting and self.received is not None:
+                handler = signal.SIG_IGN  # the run is saved and the process is on its way out
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         self._previous.clear()
 
