@@ -96,7 +96,8 @@ def test_a_new_run_refuses_another_runs_folder_and_keeps_its_checkpoints(tmp_pat
     kept = _tree(out / "checkpoints")
     assert [p.name for p in ckpt.list_checkpoints(out)] == ["step-00000010", "step-00000020", "step-00000030"]
     vae = gw.train("vae", data="ring", out=out, steps=5, start=False, **TINY)
-    with pytest.raises(RunError, match=r"already holds another run's checkpoints \(steps 10-30\).*--resume .*new --out"):
+    refusal = r"already holds another run's checkpoints \(steps 10-30\).*--resume .*new --out"
+    with pytest.raises(RunError, match=refusal):
         vae.start()
     with pytest.raises(RunError, match="another run's checkpoints"):
         vae.step(1)
