@@ -15,10 +15,12 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import genwidgets as gw
 from genwidgets.runtime import channel
 
 _MiB = 1024 * 1024
@@ -321,3 +323,26 @@ def test_good_frames_still_round_trip_after_the_checks(pair: tuple[socket.socket
         assert message.arrays[key].dtype == array.dtype
     assert bytes(message.arrays["blob"]) == b"xyz" and bytes(message.arrays["z"]) == b""
     assert message.header["data"] == {"n": 1}
+
+
+def test_a_bad_frame_from_the_workers_closes_their_channel_with_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Protects: the kernel's reader of a launched run died on an unreadable frame (the run went deaf); now the
+    channel closes (so rank 0 stops the workers, checkpoint first) and the run says why in a warning event."""
+    run = gw.launch("gan", data="ring", processes=2, preset="tiny", out=tmp_path, start=False)
+    warnings: list[str] = []
+    run.subscribe(lambda event: warnings.append(event.data["message"]), kinds=["warning"])
+    run._listener = channel.Listener()
+    reader = threading.Thread(target=run._accept, daemon=True)
+    reader.start()
+    worker = _real_worker(run._listener, monkeypatch)
+    try:
+        _wait_for(lambda: run._conn is not None, 10, "the kernel to accept rank 0")
+        worker._sock.sendall(_frame(_spec(key="x", dtype="<x9", shape=[1], nbytes=4), b"abcd"))
+        _wait_for(lambda: bool(warnings), 10, "the warning event")
+        assert "could not be read" in warnings[0] and "dtype '<x9'" in warnings[0]
+        assert _closed_by_peer(worker._sock), "the kernel kept reading a channel out of step with rank 0"
+        reader.join(10)
+        assert not reader.is_alive()
+    finally:
+        worker.close()

@@ -334,6 +334,10 @@ class LaunchedRun:
         while True:
             try:
                 message = conn.receive()
+            except channel.FrameError as exc:  # the channel is closed: the workers stop, as when the kernel goes
+                self.events.publish(Event("warning", self.step_count, {
+                    "message": f"closed the workers' channel, they sent a frame that could not be read: {exc}"}))
+                return
             except channel.ChannelClosed:
                 return
             try:
