@@ -1,4 +1,4 @@
-"""The kernel-worker channel against hostile or broken peers (real sockets on 127.0.0.1).
+"""The kernel-worker channel against hostile or broken peers (real sockets on 127.0.0.1, real torchrun).
 
 Before authentication a peer gets a few seconds and a few KiB to say hello; whatever it sends, the
 listener drops it and keeps accepting, so the real worker still gets in. After authentication every
@@ -8,9 +8,12 @@ bad one ends the channel with :class:`channel.FrameError`, never another excepti
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 import tracemalloc
@@ -21,7 +24,7 @@ from typing import Any
 import pytest
 
 import genwidgets as gw
-from genwidgets.runtime import channel
+from genwidgets.runtime import channel, launched
 
 _MiB = 1024 * 1024
 
@@ -323,6 +326,76 @@ def test_good_frames_still_round_trip_after_the_checks(pair: tuple[socket.socket
         assert message.arrays[key].dtype == array.dtype
     assert bytes(message.arrays["blob"]) == b"xyz" and bytes(message.arrays["z"]) == b""
     assert message.header["data"] == {"n": 1}
+
+
+# ---- the torchrun rendezvous: loopback only ------------------------------------------------------------------
+_GLOO_WORKER = """
+import os, sys, time
+from pathlib import Path
+import torch.distributed as dist
+dist.init_process_group("gloo")
+dist.barrier()
+here = Path(sys.argv[1])
+(here / f"ready-{os.environ['RANK']}").write_text(os.environ["MASTER_ADDR"])
+deadline = time.monotonic() + 120
+while not (here / "go").exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
+dist.barrier()
+dist.destroy_process_group()
+"""
+
+
+def _listening(pid: int) -> list[tuple[int, str]]:
+    """(pid, address) of every listening TCP socket of ``pid`` and its descendants."""
+    psutil = pytest.importorskip("psutil")
+    root = psutil.Process(pid)
+    found = []
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found += [(proc.pid, c.laddr.ip) for c in proc.net_connections(kind="inet")
+                      if c.status == psutil.CONN_LISTEN]
+    return found
+
+
+def test_the_torchrun_command_keeps_every_rendezvous_socket_on_loopback(tmp_path: Path) -> None:
+    """Protects: ``torchrun --standalone`` listened on every interface (its TCP stores on ``::``), so anyone on
+    the network could reach the unauthenticated rendezvous; the launch command binds them to 127.0.0.1."""
+    script = tmp_path / "worker.py"
+    script.write_text(_GLOO_WORKER)
+    command = launched.torchrun_command(2, [str(script), str(tmp_path)])
+    env = {**os.environ, **launched.loopback_env()}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        _wait_for(lambda: len(list(tmp_path.glob("ready-*"))) == 2 or process.poll() is not None, 120,
+                  "both ranks to join the process group")
+        assert process.poll() is None, process.communicate()[0].decode()[-2000:]
+        sockets = _listening(process.pid)
+        assert any(pid == process.pid for pid, _ in sockets), f"torchrun hosts no store? {sockets}"
+        exposed = [(pid, ip) for pid, ip in sockets if ip not in ("127.0.0.1", "::1")]
+        assert not exposed, f"listening beyond loopback: {exposed}"
+        assert {p.read_text() for p in tmp_path.glob("ready-*")} == {"127.0.0.1"}
+        (tmp_path / "go").touch()
+        out, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, out.decode()[-2000:]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+            process.wait(10)
+
+
+@pytest.mark.slow
+def test_a_real_launch_listens_on_loopback_only(tmp_path: Path) -> None:
+    """Protects: a launched run (torchrun, its stores, the workers' gloo sockets) exposes nothing to the network."""
+    run = gw.launch("gan", data="ring", processes=2, preset="tiny", steps=None, out=tmp_path, log_every=5)
+    try:
+        _wait_for(lambda: run.step_count > 0, 120, "first steps")
+        sockets = _listening(run._process.pid)
+        assert sockets, "no listening socket found at all: the check would prove nothing"
+        assert all(ip in ("127.0.0.1", "::1") for _, ip in sockets), f"listening beyond loopback: {sockets}"
+    finally:
+        run.stop(timeout=20)
+    assert run.returncode == 0
 
 
 def test_a_bad_frame_from_the_workers_closes_their_channel_with_a_warning(

@@ -1,8 +1,8 @@
 """Training in torchrun worker processes, driven and watched from the notebook kernel.
 
-``genwidgets.launch("dcgan", data="mnist", processes=2)`` starts
-``python -m torch.distributed.run --standalone --nproc_per_node=2 -m genwidgets.runtime.worker``
-outside the kernel and returns a :class:`LaunchedRun`. Rank 0 connects back over a local,
+``genwidgets.launch("dcgan", data="mnist", processes=2)`` starts torchrun
+(``--nproc_per_node=2 -m genwidgets.runtime.worker``, every socket on 127.0.0.1: see
+:func:`torchrun_command`) outside the kernel and returns a :class:`LaunchedRun`. Rank 0 connects back over a local,
 token-checked channel (:mod:`.channel`) and streams its events; the LaunchedRun republishes them
 on its own event bus and keeps the same attributes a :class:`~genwidgets.runtime.run.Run` has
 (state, step_count, history, latest samples, ...), so the training panel, the latent explorer,
@@ -24,12 +24,14 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,72 @@ from .schedule import EditLog, HparamSchedule, edit_log_from_state
 from .shutdown import RUNS, close_at_exit
 
 _ENDED = ("stopped", "finished", "failed")
+_LOOPBACK = "127.0.0.1"
+_TORCHRUN = "from genwidgets.runtime.launched import torchrun_on_loopback; torchrun_on_loopback()"
+
+
+def torchrun_command(processes: int, target: Sequence[str]) -> list[str]:
+    """The command that starts ``processes`` torchrun workers running ``target`` on this machine, loopback only.
+
+    ``target`` is what follows torchrun's options: ``["-m", module, *args]`` or ``[script, *args]``.
+    Not ``--standalone``: torch binds a TCP store server to every interface (``::``) whatever
+    address it is given, and torchrun's stores take no authentication. The command runs torchrun
+    through :func:`torchrun_on_loopback` instead, with a c10d rendezvous on 127.0.0.1 and the
+    workers told to meet there (``--local-addr``); see :func:`loopback_env` for their gloo sockets.
+    """
+    return [sys.executable, "-c", _TORCHRUN, "--nnodes=1", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={_LOOPBACK}:0", f"--rdzv-id={uuid.uuid4().hex}", f"--local-addr={_LOOPBACK}",
+            f"--nproc_per_node={processes}", *target]
+
+
+def loopback_env() -> dict[str, str]:
+    """Environment for the workers: gloo's sockets on the loopback interface (unless GLOO_SOCKET_IFNAME is set)."""
+    if "GLOO_SOCKET_IFNAME" in os.environ:
+        return {}
+    try:
+        names = {name for _, name in socket.if_nameindex()}
+    except (AttributeError, OSError):
+        return {}
+    return next(({"GLOO_SOCKET_IFNAME": name} for name in ("lo", "lo0") if name in names), {})
+
+
+def torchrun_on_loopback() -> None:
+    """Run torchrun with the arguments in ``sys.argv``; every TCP store it hosts listens on 127.0.0.1 only.
+
+    torchrun creates its stores (rendezvous, and the one the workers share) through
+    ``TCPStore(..., is_master=True)``, which listens on all interfaces. Here each such store gets
+    a listening socket already bound to 127.0.0.1 (``master_listen_fd``, a public TCPStore
+    argument); the stores are otherwise torch's own.
+    """
+    import torch
+    import torch.distributed as dist
+    from torch.distributed import run
+    from torch.distributed.elastic.rendezvous import (  # noqa: F401 - imported so their TCPStore is replaced
+        c10d_rendezvous_backend,
+        dynamic_rendezvous,
+        static_tcp_rendezvous,
+    )
+
+    base = dist.TCPStore
+    # libuv stores take over a listening socket from torch 2.8 on; older ones need the classic backend for it.
+    classic = tuple(int(part) for part in torch.__version__.split(".")[:2]) < (2, 8)
+
+    class LoopbackTCPStore(base):  # type: ignore[misc, valid-type]
+        def __init__(self, host_name: str, port: int, world_size: int | None = None, is_master: bool = False,
+                     *args: Any, master_listen_fd: int | None = None, **kwargs: Any) -> None:
+            if is_master and master_listen_fd is None:
+                listening = socket.create_server((_LOOPBACK, port))
+                port, master_listen_fd = listening.getsockname()[1], listening.detach()
+                if classic:
+                    kwargs["use_libuv"] = False
+            super().__init__(host_name, port, world_size, is_master, *args, master_listen_fd=master_listen_fd,
+                             **kwargs)
+
+    for module in list(sys.modules.values()):
+        names = getattr(module, "__dict__", {})
+        if getattr(module, "__name__", "").startswith("torch.distributed") and names.get("TCPStore") is base:
+            module.TCPStore = LoopbackTCPStore
+    run.main()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,9 +220,8 @@ class LaunchedRun:
         self._listener = channel.Listener()
         spec_path = self.work_dir / "spec.json"
         spec_path.write_text(json.dumps(self.spec, indent=1))
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                   f"--nproc_per_node={self.processes}", "-m", "genwidgets.runtime.worker", str(spec_path)]
-        env = {**os.environ, **self._listener.env(), "PYTHONUNBUFFERED": "1"}
+        command = torchrun_command(self.processes, ["-m", "genwidgets.runtime.worker", str(spec_path)])
+        env = {**os.environ, **loopback_env(), **self._listener.env(), "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                              cwd=os.getcwd(), start_new_session=True)
