@@ -81,6 +81,12 @@ def test_launched_run_is_driven_from_the_kernel_and_stop_ends_every_worker(tmp_p
 
         saved = run.save()
         assert saved.parent == out / "checkpoints"
+        mine = tmp_path / "mine"
+        mine.mkdir()
+        (mine / "notes.txt").write_text("keep me")
+        with pytest.raises(gw.CheckpointError, match=r"holds files genwidgets did not write \(notes.txt\)"):
+            run.save(mine)  # refused in the kernel, before any worker is asked
+        assert [p.name for p in mine.iterdir()] == ["notes.txt"]
         run.refresh_weights()
         _mirror_matches(run, saved)
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import ConfigError, RunError
 from . import channel
+from . import checkpoint as ckpt
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
 from .schedule import EditLog, HparamSchedule, edit_log_from_state
@@ -346,7 +347,7 @@ class LaunchedRun:
         """Ask rank 0 for a checkpoint now; return its directory once written."""
         if path is None and self.out_dir is None:
             raise RunError("this run has no out directory; pass a path: run.save('my-checkpoint')")
-        target = None if path is None else str(Path(path).resolve())
+        target = None if path is None else str(ckpt.check_checkpoint_target(Path(path).resolve()))
         before = self.last_checkpoint
         self._send("save", path=target)
         with self._cond:
