@@ -103,9 +103,10 @@ def _check_drag(page: Page, root: object, connection_file: Path) -> dict[str, fl
     page.mouse.up()
     page.wait_for_function(f"(d) => {{ const c = document.querySelector('{EXPLORER} canvas.gw-output-canvas');"
                            f" return ({CANVAS_DIGEST})(c) !== d; }}", arg=before_digest)
-    root.locator(".gw-map").evaluate("() => new Promise((r) => setTimeout(r, 500))")
-    after_z = kernel_z(connection_file)
-    assert after_z != before_z, f"the kernel's z did not change after the drag: {before_z}"
+    deadline = time.monotonic() + 20
+    while kernel_z(connection_file) == before_z:  # the drag's last probe may still be on its way to the kernel
+        assert time.monotonic() < deadline, f"the kernel's z did not change after the drag: {before_z}"
+        time.sleep(0.2)
 
     # 2. Throughput: 100 pointer moves at 60 Hz (a real pointer's rate; Playwright's trusted moves take
     #    ~30 ms each here, slower than any user), dispatched in the page, while a cell runs in the kernel.
@@ -214,9 +215,12 @@ def _check_slider(page: Page, root: object, connection_file: Path) -> None:
 def _check_interpolation(page: Page, root: object) -> None:
     """Store A, move, store B, interpolate: a strip of decoded images appears."""
     root.locator(".gw-btn-a").click()
+    before_digest = root.locator("canvas.gw-output-canvas").evaluate(CANVAS_DIGEST)
     root.locator(".gw-slider-row").first.locator("input.gw-slider-input").evaluate(
         "el => { el.value = '-2.5'; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }")
-    page.wait_for_timeout(300)
+    # B must be another code than A: wait until the moved slider's code came back decoded
+    page.wait_for_function(f"(d) => {{ const c = document.querySelector('{EXPLORER} canvas.gw-output-canvas');"
+                           f" return ({CANVAS_DIGEST})(c) !== d; }}", arg=before_digest)
     root.locator(".gw-btn-b").click()
     expect(root.locator(".gw-ends")).not_to_contain_text("unset")
     root.locator(".gw-btn-interpolate").click()

@@ -1,4 +1,11 @@
-"""The discriminator heatmap's browser checks: its notebook, real pixel values, live change, sorting."""
+"""The discriminator heatmap's browser checks: its notebook, real pixel values, live change, sorting.
+
+The two views that are compared with PNG snapshots (the data plane and the score grid) show
+models loaded from fixed weights (``fixtures/*.safetensors``, see ``fixtures/make_weights.py``),
+not models trained in the kernel: training amplifies the last-bit differences between machines
+into visibly moved points, arrows and digits. The live view trains, and is checked for change,
+not against a snapshot.
+"""
 
 from __future__ import annotations
 
@@ -14,36 +21,40 @@ from playwright.sync_api import Locator, Page, expect
 
 from genwidgets.scores.colour import choose_scale, colour_at
 
-from .helpers import TolerantPNG, kernel_eval, relevant_errors, wait_kernel_value
+from .helpers import TolerantPNG, kernel_eval, relevant_errors, settle_pointer, wait_kernel_value
 
 expect.set_options(timeout=60_000)
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 SETUP = """\
 import torch
 import genwidgets as gw
+from genwidgets.api import load_weights
 from genwidgets.widgets import DiscriminatorHeatmap
 common = dict(checkpoint_every=None, log_every=25)"""
 
-# A fixed discriminator: 150 seeded steps of the toy2d GAN on ring, then never trained again.
-PLANE = """\
-fixed = gw.train("gan", data="ring", preset="toy2d", steps=150, sample_every=150, **common)
-fixed.wait()
-plane = DiscriminatorHeatmap(fixed)
+# A fixed discriminator: the weights of 150 seeded steps of the toy2d GAN on ring, loaded, never trained here.
+PLANE = f"""\
+fixed = gw.build_model("gan", gw.load_data("ring").spec, preset="toy2d")
+load_weights(fixed, {str(FIXTURES / "gan_ring_toy2d.safetensors")!r})
+plane = DiscriminatorHeatmap(fixed, data=gw.load_data("ring"))
 plane"""
 
 # Where that discriminator is known to score high and low, from the model itself (not the widget).
 PROBE = """\
 xs = torch.linspace(-1.2, 1.2, 13)
 cand = torch.cartesian_prod(xs, xs)
-with torch.no_grad(), fixed.model.evaluating():
-    d = fixed.model.discriminate(cand)
+with torch.no_grad(), fixed.evaluating():
+    d = fixed.discriminate(cand)
 probe = {"hi": cand[d.argmax()].tolist(), "lo": cand[d.argmin()].tolist(),
          "d_hi": float(d.max()), "d_lo": float(d.min())}"""
 
-SCORES = """\
-images = gw.train("dcgan", data="digits", preset="tiny", steps=300, sample_every=300, **common)
-images.wait()
-grid = DiscriminatorHeatmap(images, view="scores")
+# The same for images: the weights of 300 seeded steps of the tiny DCGAN on digits.
+SCORES = f"""\
+images = gw.build_model("dcgan", gw.load_data("digits").spec, preset="tiny")
+load_weights(images, {str(FIXTURES / "dcgan_digits_tiny.safetensors")!r})
+grid = DiscriminatorHeatmap(images, data=gw.load_data("digits"), view="scores")
 grid"""
 
 LIVE = """\
@@ -83,12 +94,11 @@ def check_plane(page: Page, connection_file: Path, snapshot: object) -> None:
     """The fixed discriminator's heatmap shows its real values where they are known to be high and low."""
     w = page.locator(PLANE_W)
     expect(w).to_have_attribute("data-rendered", "true")
-    expect(w).to_have_attribute("data-frame-step", "150")
+    expect(w).to_have_attribute("data-frame-step", "0")  # a model, not a run: its frame is step 0
     expect(w).to_have_attribute("data-scale-kind", "probability")
     expect(w.locator(".js-plotly-plot .heatmaplayer image")).to_have_count(1)
     expect(w.locator(".js-plotly-plot .scatterlayer .trace")).to_have_count(4)  # real, generated, arrows, heads
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(300)
+    settle_pointer(page, w)
     png = snapshot.use_extension(TolerantPNG)
     assert w.locator(".gw-heatmap-plot").screenshot(animations="disabled") == png(name="plane")
 
@@ -97,8 +107,7 @@ def check_plane(page: Page, connection_file: Path, snapshot: object) -> None:
     w.locator("input.gw-arrows-input").uncheck()
     wait_kernel_value(connection_file, "(plane.show_points, plane.show_arrows)", "(False, False)")
     expect(w.locator(".js-plotly-plot .scatterlayer .trace")).to_have_count(0)
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(300)
+    settle_pointer(page, w)
 
     probe = ast.literal_eval(kernel_eval(connection_file, "probe"))
     assert probe["d_hi"] - probe["d_lo"] > 0.3, f"the fixed discriminator barely separates: {probe}"
@@ -119,7 +128,7 @@ def check_plane(page: Page, connection_file: Path, snapshot: object) -> None:
 def check_score_grid(page: Page, connection_file: Path, snapshot: object) -> None:
     """Real and generated digits framed by their scores; a click sorts them, and Python knows."""
     w = page.locator(GRID_W)
-    expect(w).to_have_attribute("data-frame-step", "300")
+    expect(w).to_have_attribute("data-frame-step", "0")
     expect(w.locator(".gw-tile")).to_have_count(32)
     expect(w.locator(".gw-tile[data-real='1']")).to_have_count(16)
     before = [float(s) for s in w.locator(".gw-tile").evaluate_all("ts => ts.map(t => t.dataset.score)")]
@@ -137,7 +146,7 @@ def check_score_grid(page: Page, connection_file: Path, snapshot: object) -> Non
     assert after == sorted(before, reverse=True), "the grid is not in descending score order after the click"
     borders = w.locator(".gw-tile").evaluate_all("ts => ts.map(t => getComputedStyle(t).borderTopColor)")
     assert len(set(borders)) > 3, f"frames should follow the scores' colours: {set(borders)}"
-    page.mouse.move(0, 0)
+    settle_pointer(page, w)
     png = snapshot.use_extension(TolerantPNG)
     assert w.locator(".gw-score-grid").screenshot(animations="disabled") == png(name="score_grid_sorted")
 
@@ -159,11 +168,11 @@ def check_live(page: Page, connection_file: Path) -> None:
     expect(w).to_have_attribute("data-state", "running")
     page.wait_for_function("() => +document.querySelectorAll('.gw-heatmap')[2].dataset.frameStep > 0")
     first_step = int(w.get_attribute("data-frame-step") or 0)
-    page.mouse.move(0, 0)
+    settle_pointer(page, w)
     first = np.asarray(_png(w.locator(".js-plotly-plot")), dtype=int)
     page.wait_for_function(
         f"() => +document.querySelectorAll('.gw-heatmap')[2].dataset.frameStep > {first_step + 300}")
-    page.wait_for_timeout(300)
+    settle_pointer(page, w)  # data-frame-step is set once plotly has drawn that frame
     second = np.asarray(_png(w.locator(".js-plotly-plot")), dtype=int)
     assert first.shape == second.shape
     changed = (np.abs(first - second).max(axis=2) > 24).mean()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from genwidgets.testing.images import TolerantPNG  # noqa: F401 - re-exported for the checks
+
+if TYPE_CHECKING:  # conftest imports this module; playwright may be missing there (the tests then skip)
+    from playwright.sync_api import Locator, Page
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -82,6 +86,51 @@ CANVAS_STATS = """(canvas) => {
   const mean = sum / n;
   return {width: canvas.width, height: canvas.height, mean, std: Math.sqrt(sq / n - mean * mean)};
 }"""
+
+
+#: What anywidget's front end reports when it gave up on a widget model (see :func:`wait_for_content`).
+ANYWIDGET_INIT_FAILED = "[anywidget] Failed to initialize model"
+
+
+def wait_for_content(page: Page, predicate: str, what: str, *, timeout: float = 90.0) -> None:
+    """Wait until the JS ``predicate`` holds in ``page``, for at most ``timeout`` seconds.
+
+    Fails at once, saying why, when anywidget reported that it gave up on a widget model:
+    anywidget 0.11's front end rejects a model whose ES module is not loaded and initialized
+    2 s after the model is created, and then drops every message sent to it, so that widget
+    stays empty for good (its tab in a studio, for one). Waiting longer cannot help then.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    while True:
+        gave_up = [e for e in getattr(page, "console_errors", []) if ANYWIDGET_INIT_FAILED in e]
+        if gave_up:
+            raise AssertionError(
+                f"{what}: never, because anywidget gave up on a widget model ({gave_up[0]}): its ES module was not "
+                "loaded and initialized within anywidget's fixed 2 s, so every message to it is dropped")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{what}: still not there after {timeout:.0f} s")
+        try:
+            page.wait_for_function(predicate, timeout=min(remaining, 2.0) * 1000)
+            return
+        except PlaywrightTimeout:
+            continue
+
+
+def settle_pointer(page: Page, widget: Locator) -> None:
+    """Move the mouse off ``widget`` and wait until nothing in it is hovered (no plotly hover label left).
+
+    Plotly shows its modebar and hover labels while the pointer is over a plot; a screenshot
+    taken then differs from the snapshot. The modebar's fade is a CSS transition, which
+    ``screenshot(animations="disabled")`` completes.
+    """
+    from playwright.sync_api import expect
+
+    page.mouse.move(0, 0)
+    expect(widget.locator(":hover")).to_have_count(0)
+    expect(widget.locator(".hoverlayer > *")).to_have_count(0)
 
 
 def relevant_errors(messages: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from .helpers import CANVAS_STATS, TolerantPNG, relevant_errors, wait_kernel_value
+from .helpers import CANVAS_STATS, TolerantPNG, relevant_errors, settle_pointer, wait_kernel_value
 
 expect.set_options(timeout=60_000)
 
@@ -49,7 +49,7 @@ def check_live_panel(page: Page, connection_file: Path) -> None:
     expect(live.locator(".gw-state")).to_have_text("paused")
     expect(live.locator(".gw-btn-resume")).to_be_enabled()
     step = wait_kernel_value(connection_file, "run.step_count", _kernel(connection_file, "run.step_count"))
-    page.wait_for_timeout(700)
+    page.wait_for_timeout(700)  # a check that nothing happens can only watch for a while (~70 steps at full speed)
     assert _kernel(connection_file, "run.step_count") == step, "the run kept training while paused"
 
     # Resume -> the Run trains again and the curves grow again.
@@ -71,8 +71,7 @@ def check_fixed_panel(page: Page, snapshot: object) -> None:
     expect(fixed).to_have_attribute("data-sample-step", "30")
     expect(fixed.locator(".gw-progress-text")).to_contain_text("step 30 / 30")
     expect(fixed.locator(".gw-curves .scatterlayer .trace")).to_have_count(8)
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(300)
+    settle_pointer(page, fixed)
     png = snapshot.use_extension(TolerantPNG)
     assert fixed.locator("canvas.gw-sample-canvas").screenshot(animations="disabled") == png(name="samples")
     assert fixed.locator(".gw-curves").screenshot(animations="disabled") == png(name="curves")

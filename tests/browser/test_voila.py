@@ -5,18 +5,25 @@ interaction through the kernel: pausing in the panel pauses the Python run (the 
 "paused" because the run said so), a drag on the explorer's map comes back as decoded outputs,
 the heatmap keeps drawing frames the kernel computes while the run trains, and choosing its
 latent-slice view in the browser comes back as a slice frame.
+
+Every wait is on what the page shows, with a bounded deadline: a tab's content (the map's points,
+a drawn heatmap frame) rather than an element that exists while still empty, and a newer frame
+within a deadline set by the heatmap's own pace (it computes at most one frame per four times a
+frame takes, so a slow machine gets a longer wait, not a failure). When anywidget gave up on a
+widget model (see ``helpers.wait_for_content``), the test fails at once and says so.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from .explorer_checks import check_map_answers_a_drag
-from .helpers import relevant_errors
+from .helpers import relevant_errors, wait_for_content
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=90_000)
@@ -37,6 +44,18 @@ def write_studio(root: Path) -> None:
 
 def open_tab(page: Page, title: str) -> None:
     page.locator(".lm-TabBar-tab", has_text=title).first.click()
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=title)).to_have_count(1)
+
+
+#: JS: the heatmap has drawn a frame (plotly finished it: data-frame-step is set after that).
+HEATMAP_DRAWN = """() => { const h = document.querySelector('.gw-heatmap');
+  return !!h && h.dataset.frameStep !== undefined && !!h.querySelector('.js-plotly-plot .heatmaplayer image'); }"""
+
+
+def frame_seconds(heatmap: Locator) -> float:
+    """How long the heatmap's last frame took to compute, from its status line ("frame 123 ms"; 0 if not shown)."""
+    match = re.search(r"frame (\d+) ms", heatmap.locator(".gw-heatmap-status").text_content() or "")
+    return int(match[1]) / 1000 if match else 0.0
 
 
 def test_voila_studio_every_widget_renders_and_round_trips(server_factory, page: Page) -> None:
@@ -47,8 +66,8 @@ def test_voila_studio_every_widget_renders_and_round_trips(server_factory, page:
 
     # Training panel: live, then paused from the browser -> the run pauses -> the panel says so.
     panel = page.locator(".gw-training-panel")
-    expect(panel).to_have_attribute("data-rendered", "true")
-    expect(panel).to_have_attribute("data-state", "running")
+    wait_for_content(page, "() => document.querySelector('.gw-training-panel')?.dataset.state === 'running'",
+                     "the training panel showing the running run")
     panel.locator(".gw-btn-pause").click()
     expect(panel).to_have_attribute("data-state", "paused")
     panel.locator(".gw-btn-resume").click()
@@ -56,16 +75,19 @@ def test_voila_studio_every_widget_renders_and_round_trips(server_factory, page:
 
     # Latent explorer: the map renders; a drag comes back from the kernel as decoded outputs.
     open_tab(page, "Latent space")
+    wait_for_content(page, "() => document.querySelector('.gw-latent-explorer')?.dataset.mapPoints === '2000'",
+                     "the latent space tab showing its 2000 map points")
     check_map_answers_a_drag(page, 2000)
 
     # Discriminator heatmap: renders and keeps drawing frames of the training run.
     open_tab(page, "Discriminator")
     heatmap = page.locator(".gw-heatmap")
-    expect(heatmap).to_have_attribute("data-rendered", "true")
+    wait_for_content(page, HEATMAP_DRAWN, "the discriminator tab showing a drawn frame")
     expect(heatmap).to_have_attribute("data-frame-view", "plane")
     first = int(heatmap.get_attribute("data-frame-step") or 0)
-    page.wait_for_function(
-        f"() => +document.querySelector('.gw-heatmap').dataset.frameStep > {first}")
+    # The next frame comes within about 4x a frame's compute time after the last one (the heatmap's budget).
+    wait_for_content(page, f"() => +document.querySelector('.gw-heatmap').dataset.frameStep > {first}",
+                     f"a heatmap frame newer than step {first}", timeout=60 + 10 * frame_seconds(heatmap))
     # Switching to the latent slice in the browser -> the kernel computes a slice frame -> it is drawn.
     heatmap.locator("select.gw-view-select").select_option("latent")
     expect(heatmap).to_have_attribute("data-frame-view", "latent")
