@@ -22,6 +22,16 @@ import torch
 
 DataKind = Literal["points", "images"]
 
+#: Most classes genwidgets infers from labels alone (as ``max(label) + 1``). Labels are class
+#: indices ``0..K-1``; larger values are usually ids or raw values, and a conditional model would
+#: size a table per class. Pass ``num_classes=`` explicitly to go above it (up to MAX_NUM_CLASSES).
+MAX_INFERRED_CLASSES = 10_000
+#: Most classes any data set (or a checkpoint's data spec) may have: models size tables by it.
+MAX_NUM_CLASSES = 1_000_000
+#: Most values one example of a checkpoint's data spec may have (a 4096 x 4096 RGBA image):
+#: a model sizes its layers by it, so a doctored spec must not make it allocate without bound.
+MAX_SPEC_NUMEL = 4096 * 4096 * 4
+
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
@@ -48,8 +58,72 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DataSpec:
-        """Inverse of :meth:`to_dict`."""
-        return cls(kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"))
+        """Inverse of :meth:`to_dict`, validating what a file may have changed.
+
+        Raises:
+            DataError: ``kind`` is not "points"/"images", ``shape`` is not a list of positive
+                ints (or has more than :data:`MAX_SPEC_NUMEL` values), or ``num_classes`` is not
+                None or an int in ``[1, MAX_NUM_CLASSES]``; the message names the field.
+        """
+        from ..errors import DataError
+
+        if not isinstance(d, Mapping):
+            raise DataError(f"data spec must be a mapping with kind, shape and num_classes, got {type(d).__name__}")
+        kind, shape, num_classes = d.get("kind"), d.get("shape"), d.get("num_classes")
+        if kind not in ("points", "images"):
+            raise DataError(f"data spec field 'kind' is {kind!r}; expected 'points' or 'images'")
+        if not isinstance(shape, list | tuple) or not shape or not all(_is_int(v) and v > 0 for v in shape):
+            raise DataError(f"data spec field 'shape' is {_short(shape)}; expected a list of positive integers")
+        if int(np.prod([int(v) for v in shape], dtype=object)) > MAX_SPEC_NUMEL:
+            raise DataError(f"data spec field 'shape' {_short(shape)} has more than {MAX_SPEC_NUMEL:,} values "
+                            "per example; genwidgets does not build models that large")
+        if num_classes is not None:
+            check_num_classes(num_classes, what="data spec field 'num_classes'")
+        return cls(kind=kind, shape=tuple(int(v) for v in shape), num_classes=num_classes)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _short(v: Any, limit: int = 80) -> str:
+    text = repr(v)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_num_classes(num_classes: Any, *, what: str = "num_classes") -> int:
+    """``num_classes`` as an int, or a DataError unless it is an int in ``[1, MAX_NUM_CLASSES]``."""
+    from ..errors import DataError
+
+    if not _is_int(num_classes) or num_classes < 1:
+        raise DataError(f"{what} is {_short(num_classes)}; expected a positive integer number of classes")
+    if num_classes > MAX_NUM_CLASSES:
+        raise DataError(f"{what} is {int(num_classes):,}, above genwidgets' limit of {MAX_NUM_CLASSES:,} classes; "
+                        "labels must be class indices 0..K-1: remap them to fewer classes")
+    return int(num_classes)
+
+
+def infer_num_classes(max_label: int, n: int) -> int:
+    """The class count ``max_label + 1`` that labels imply, bounded by :data:`MAX_INFERRED_CLASSES`.
+
+    Args:
+        max_label: The largest label.
+        n: Number of examples (for the message).
+
+    Raises:
+        DataError: the labels imply more than MAX_INFERRED_CLASSES classes; the message says how
+            to remap them or to pass ``num_classes=``.
+    """
+    from ..errors import DataError
+
+    k = int(max_label) + 1
+    if k > MAX_INFERRED_CLASSES:
+        raise DataError(
+            f"labels go up to {int(max_label):,}, which would mean {k:,} classes for {n:,} examples (genwidgets "
+            f"infers at most {MAX_INFERRED_CLASSES:,} classes from labels); labels must be class indices 0..K-1: "
+            "remap them (e.g. np.unique(labels, return_inverse=True)[1]), or pass num_classes= if there really "
+            "are that many classes")
+    return k
 
 
 @dataclasses.dataclass
@@ -125,7 +199,9 @@ class TensorData(GenData):
 
         self.x, self.labels = check_tensor_data(x, labels, kind=kind)
         if self.labels is not None and num_classes is None:
-            num_classes = int(self.labels.max().item()) + 1
+            num_classes = infer_num_classes(int(self.labels.max().item()), len(self.labels))
+        elif num_classes is not None:
+            num_classes = check_num_classes(num_classes)
         if self.labels is not None and int(self.labels.max()) >= num_classes:
             raise DataError(
                 f"labels go up to {int(self.labels.max())}, out of range for num_classes={num_classes}; "

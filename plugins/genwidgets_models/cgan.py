@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from genwidgets.config import ModelConfig, param
+from genwidgets.data.base import check_num_classes
 from genwidgets.model import Capabilities
 
 from .common import as_scores
@@ -88,7 +89,8 @@ class CGAN(GAN):
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """The GAN's MLPs, widened at the input by a label embedding each."""
         cfg: CGANConfig = self.config  # type: ignore[assignment]
-        k = int(self.data_spec.num_classes or 1)
+        # a table row per class: refuse a class count no data set has (e.g. from labels that are ids)
+        k = check_num_classes(self.data_spec.num_classes or 1, what="cgan's data_spec.num_classes")
         generator = ConditionalGenerator(
             k, cfg.embed_dim, MLPGenerator(cfg.latent_dim + cfg.embed_dim, cfg.g_hidden, self.data_spec,
                                      batchnorm=cfg.g_batchnorm))
