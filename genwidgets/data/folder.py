@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,16 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 #: Pillow modes that hold no colour.
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _EXT_LIST = ", ".join(sorted(IMAGE_EXTENSIONS))
+#: Most pixels one image file may have, read from its header before it is decoded (a JPEG is
+#: first reduced towards ``image_size`` by its decoder, so large photos pass when it is given).
+#: Raise it with ``max_image_pixels=`` or the environment variable below.
+MAX_IMAGE_PIXELS = 4096 * 4096
+#: Most bytes a folder may take once decoded to float32 ``(N, C, H, W)`` (what training holds in
+#: memory); checked before the images are stacked. Raise it with ``max_data_bytes=`` or the
+#: environment variable below, or pass a smaller ``image_size``.
+MAX_DATA_BYTES = 4 * 2**30
+ENV_MAX_IMAGE_PIXELS = "GENWIDGETS_MAX_IMAGE_PIXELS"
+ENV_MAX_DATA_BYTES = "GENWIDGETS_MAX_DATA_BYTES"
 
 
 ImageSize = int | tuple[int, int]
@@ -28,6 +40,28 @@ def size_hw(image_size: ImageSize) -> tuple[int, int]:
     if len(size) != 2 or not valid:
         raise DataError(f"image_size must be a positive int or (height, width), got {image_size!r}")
     return int(size[0]), int(size[1])
+
+
+def limit_from(given: int | None, env: str, default: int) -> int:
+    """The limit to apply: ``given`` if set, else the environment variable ``env``, else ``default``.
+
+    Raises:
+        DataError: ``given`` or the environment variable is not a positive integer.
+    """
+    if given is None:
+        text = os.environ.get(env, "").strip()
+        if not text:
+            return default
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise DataError(f"environment variable {env}={text!r} is not a positive integer; fix or unset it")
+        return value
+    if not isinstance(given, int | np.integer) or isinstance(given, bool) or given <= 0:
+        raise DataError(f"the limit for {env} must be a positive integer, got {given!r}")
+    return int(given)
 
 
 def _is_image_file(path: Path) -> bool:
@@ -95,12 +129,21 @@ def _to_8bit(img: Any) -> Any:
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
 
 
-def _read(path: Path, target: tuple[int, int] | None) -> tuple[np.ndarray, bool]:
-    """One image as uint8 ``(H, W)`` (greyscale) or ``(H, W, 3)``; resized to ``target`` (H, W) if given."""
+def _read(path: Path, target: tuple[int, int] | None, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[np.ndarray, bool]:
+    """One image as uint8 ``(H, W)`` (greyscale) or ``(H, W, 3)``; resized to ``target`` (H, W) if given.
+
+    Its size is checked against ``max_pixels`` from the header, before any pixel is decoded.
+    """
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # genwidgets' own, lower limit applies below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img_file = Image.open(path)
+        with img_file as img:
+            if target is not None:
+                img.draft(None, (target[1], target[0]))  # JPEG decodes at a reduced scale; others ignore it
+            _check_pixels(path, img.width, img.height, max_pixels)
             img.load()
             grey = img.mode in GREY_MODES
             img = _to_8bit(img) if img.mode[0] in "IF" else img.convert("L" if grey else "RGB")
@@ -114,26 +157,69 @@ def _read(path: Path, target: tuple[int, int] | None) -> tuple[np.ndarray, bool]
     return arr, grey
 
 
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise DataError(
+            f"image {str(path)!r} is {width} x {height} = {width * height:,} pixels, above the limit of "
+            f"{max_pixels:,} pixels per image; downscale or remove it, or raise the limit with "
+            f"max_image_pixels= (from_user) or the environment variable {ENV_MAX_IMAGE_PIXELS}")
+
+
+def _check_total(root: Path, n: int, channels: int, target: tuple[int, int], max_bytes: int) -> None:
+    """Refuse a folder whose decoded float32 ``(n, channels, *target)`` tensor would pass ``max_bytes``."""
+    total = n * channels * target[0] * target[1] * 4
+    if total > max_bytes:
+        raise DataError(
+            f"folder {str(root)!r} holds {n:,} images of {target[0]} x {target[1]} x {channels} values: "
+            f"{total / 2**30:.1f} GiB once decoded, above the limit of {max_bytes / 2**30:.1f} GiB; pass a smaller "
+            f"image_size=, or raise the limit with max_data_bytes= (from_user) or the environment variable "
+            f"{ENV_MAX_DATA_BYTES}")
+
+
 def load_image_folder(
     root: Path,
     *,
     name: str = "data",
     image_size: ImageSize | None = None,
     num_classes: int | None = None,
+    max_image_pixels: int | None = None,
+    max_data_bytes: int | None = None,
 ) -> TensorData:
     """Read every image under ``root`` into a :class:`TensorData` of ``(N, C, H, W)`` images in [0, 1].
 
     Images are resized to ``image_size`` (``(height, width)`` or an ``int`` for squares; default
     the first image's size) and stored as greyscale (C=1) if every image is greyscale, else RGB
     (C=3; alpha is dropped). See :func:`find_images` for how labels are assigned.
+
+    Args:
+        root: The folder.
+        name: Name shown in widgets and summaries.
+        image_size: Size to resize every image to (default: the first image's size).
+        num_classes: Number of classes, when there are more than class subfolders.
+        max_image_pixels: Most pixels one file may have (default :data:`MAX_IMAGE_PIXELS`, or
+            the environment variable ``GENWIDGETS_MAX_IMAGE_PIXELS``); checked before decoding.
+        max_data_bytes: Most bytes the decoded float32 images may take (default
+            :data:`MAX_DATA_BYTES`, or ``GENWIDGETS_MAX_DATA_BYTES``); checked before stacking.
+
+    Raises:
+        DataError: the folder is missing, empty or mixed, a file cannot be read, or a limit is hit;
+            the message names the file or folder, the limit and how to raise it.
     """
+    max_pixels = limit_from(max_image_pixels, ENV_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS)
+    max_bytes = limit_from(max_data_bytes, ENV_MAX_DATA_BYTES, MAX_DATA_BYTES)
     files, labels, class_names = find_images(root)
     target = None if image_size is None else size_hw(image_size)
+    if target is not None:
+        _check_total(root, len(files), 1, target, max_bytes)
     arrays: list[np.ndarray] = []
     all_grey = True
     for f in files:
-        arr, grey = _read(f, target)
-        target = target or (arr.shape[0], arr.shape[1])
+        arr, grey = _read(f, target, max_pixels)
+        if target is None:
+            target = (arr.shape[0], arr.shape[1])
+            _check_total(root, len(files), 1, target, max_bytes)
+        if all_grey and not grey:
+            _check_total(root, len(files), 3, target, max_bytes)
         arrays.append(arr)
         all_grey &= grey
     if all_grey:

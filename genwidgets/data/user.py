@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
-from .base import Batch, DataKind, DataSpec, GenData, TensorData
+from .base import Batch, DataKind, DataSpec, GenData, TensorData, check_num_classes, infer_num_classes
 from .folder import GREY_MODES, ImageSize, load_image_folder, size_hw
 from .validate import check_tensor_data
 
@@ -31,6 +31,8 @@ def from_user(
     name: str = "data",
     image_size: ImageSize | None = None,
     num_classes: int | None = None,
+    max_image_pixels: int | None = None,
+    max_data_bytes: int | None = None,
 ) -> GenData:
     """Wrap user data as a :class:`GenData`, validating it and saying how to fix what is wrong.
 
@@ -45,6 +47,11 @@ def from_user(
         image_size: Resize images to ``(height, width)`` (or a square ``int``). Folders default
             to the first image's size; arrays and Datasets keep their size when omitted.
         num_classes: Number of classes, when the labels do not show it (e.g. a class never occurs).
+            Without it, labels may imply at most ``MAX_INFERRED_CLASSES`` (10,000) classes.
+        max_image_pixels: For a folder: most pixels one image file may have (default 4096 x 4096,
+            or the environment variable ``GENWIDGETS_MAX_IMAGE_PIXELS``), checked before decoding.
+        max_data_bytes: For a folder: most bytes its decoded float32 images may take (default
+            4 GiB, or ``GENWIDGETS_MAX_DATA_BYTES``).
 
     Raises:
         DataError: The data cannot be used; the message says what was expected and how to fix it.
@@ -61,7 +68,8 @@ def from_user(
             )
         if kind == "points":
             raise DataError("a folder holds images, but kind='points' was given; drop kind= or pass an array")
-        return load_image_folder(Path(obj), name=name, image_size=image_size, num_classes=num_classes)
+        return load_image_folder(Path(obj), name=name, image_size=image_size, num_classes=num_classes,
+                                 max_image_pixels=max_image_pixels, max_data_bytes=max_data_bytes)
     if isinstance(obj, np.ndarray | torch.Tensor):
         return _from_array(obj, labels, kind, name, image_size, num_classes)
     if isinstance(obj, Dataset):
@@ -203,6 +211,12 @@ class DatasetData(GenData):
         self.class_names = self._class_names() if has_labels else None
         if has_labels and num_classes is None:
             num_classes = self._count_classes(n)
+        elif num_classes is not None:
+            num_classes = check_num_classes(num_classes)
+        if self.labels is not None and num_classes is not None and int(self.labels.max()) >= num_classes:
+            raise DataError(
+                f"label {int(self.labels.max())} is out of range for num_classes={num_classes}; labels must be "
+                "0..num_classes-1 (raise num_classes= or remap the labels)")
         x0 = self._normalise(first[None])
         self.spec = DataSpec(kind=self.kind, shape=tuple(x0.shape[1:]), num_classes=num_classes)
         self._n = n
@@ -231,18 +245,18 @@ class DatasetData(GenData):
     def _count_classes(self, n: int) -> int:
         """Number of classes: from ``labels=``, ``dataset.classes``, ``dataset.targets``, or one scan."""
         if self.labels is not None:
-            return int(self.labels.max()) + 1
+            return infer_num_classes(int(self.labels.max()), n)
         if self.class_names is not None:
-            return len(self.class_names)
+            return check_num_classes(len(self.class_names), what="the dataset's number of classes")
         targets = getattr(self.dataset, "targets", None)
         if targets is not None:
             t = np.asarray(targets)
             if np.issubdtype(t.dtype, np.integer) and len(t) == n:
-                return int(t.max()) + 1
+                return infer_num_classes(int(t.max()), n)
         found = [self._fetch(i)[1] for i in range(n)]  # the only way to know; happens once
         if any(lab is None for lab in found):
             raise DataError(_MIXED_LABELS)
-        return max(found) + 1  # type: ignore[type-var]
+        return infer_num_classes(max(found), n)  # type: ignore[type-var]
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Validate a stacked batch and bring it to genwidgets' conventions (and ``image_size``)."""
