@@ -44,6 +44,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import CheckpointError
+from .checkpoint_state import load_state_json, validate_state
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
@@ -349,16 +350,14 @@ def read_checkpoint(directory: str | os.PathLike) -> tuple[dict[str, torch.Tenso
     for required in (state_path, weights_path):
         if not required.is_file():
             raise CheckpointError(f"checkpoint {path} is incomplete: {required.name} is missing")
-    try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"checkpoint file {state_path} is corrupt: {exc}") from exc
+    state = load_state_json(state_path)  # bounded: size and nesting
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
         raise CheckpointError(
             f"checkpoint file {state_path} has format {state.get('format') if isinstance(state, dict) else '?'}; "
             f"this genwidgets reads format {FORMAT_VERSION}; upgrade genwidgets to read a newer checkpoint, or use "
             "the version that wrote it"
         )
+    validate_state(state, state_path)
     expected = state.get("weights_sha256")
     if expected and _sha256(weights_path) != expected:
         raise CheckpointError(f"checkpoint file {weights_path} is corrupt or truncated (checksum mismatch)")
