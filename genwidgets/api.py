@@ -220,7 +220,9 @@ def resume(
     """Continue training from a checkpoint exactly where it stopped.
 
     The data set is reloaded by name when it was a registered one; pass ``data=`` for user
-    data. ``steps`` defaults to the original total; ``out`` to the checkpoint's run directory.
+    data. ``steps`` (the run's total, not the steps to add) defaults to the original total; with
+    ``start``, a checkpoint that already reached it raises ConfigError. ``out`` defaults to the
+    checkpoint's run directory.
     ``compile`` and ``channels_last`` are chosen anew (see :func:`train`): they change speed,
     not the checkpoint, whose tensors are always saved in the plain layout.
     The run's ``schedule`` of planned edits carries on (its entries past the checkpoint's step
@@ -230,11 +232,24 @@ def resume(
     tensors, state = ckpt.read_checkpoint(path)
     runtime_options = {"compile": compile, "channels_last": channels_last}
     with _damaged_state(path):
+        total = steps if steps is not None else state["run"]["steps"]
+        if start and isinstance(total, int) and int(state["step"]) >= total:  # before anything is built or written
+            raise steps_reached_error(path, int(state["step"]), total, option="steps={}")
         run = _resume(path, tensors, state, data=data, steps=steps, out=out, device=device,
                       runtime_options=runtime_options, **run_options)
-    if start and (run.steps is None or run.step_count < run.steps):
+    if start:
         run.start()
     return run
+
+
+def steps_reached_error(path: str | os.PathLike, done: int, total: int, *, option: str) -> ConfigError:
+    """The error for resuming checkpoint ``path`` (at step ``done``) with a total of ``total`` steps it already reached.
+
+    ``option`` names the setting that raises the total, with ``{}`` for the number: ``"steps={}"`` in
+    Python, ``"--steps {}"`` on the command line.
+    """
+    return ConfigError(f"checkpoint {path} is at step {done}, already the run's total of {total} steps; to train "
+                       f"more, pass a larger total, e.g. {option.format(done + max(done, 1))}")
 
 
 def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *, data: DataLike | None,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,33 @@ def _parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def _int_at_least(minimum: int, *, at_most: int | None = None, hint: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``[minimum, at_most]``, else one line naming the limit.
+
+    ``hint`` follows the message when the value is above ``at_most`` (how to get more another way).
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum or (at_most is not None and value > at_most):
+            limit = f">= {minimum}" if at_most is None else f"from {minimum} to {at_most}"
+            raise argparse.ArgumentTypeError(f"must be an integer {limit}, got {value}"
+                                             + (hint if at_most is not None and value > at_most else ""))
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+#: Numbers of steps, examples or samples: at least one.
+POSITIVE = _int_at_least(1)
+#: ``genwidgets sample``: the most samples in one grid, and the largest upscale factor.
+MAX_SAMPLES, MAX_SCALE = 10_000, 16
 
 
 def _parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
@@ -99,7 +128,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a model with a progress bar; Ctrl-C stops cleanly and saves a final checkpoint."""
     import genwidgets as gw
 
+    from .api import steps_reached_error
     from .cli_outputs import SampleWriter, write_final_figures
+    from .runtime.checkpoint import resolve_checkpoint
 
     if args.resume:
         cadences = (("log_every", args.log_every), ("sample_every", args.sample_every),
@@ -109,6 +140,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             run_options["schedule"] = _parse_schedule(args.at)
         run = gw.resume(args.resume, data=args.data, steps=args.steps, out=args.out, device=args.device,
                         compile=args.compile, channels_last=args.channels_last, start=False, **run_options)
+        resumed_from = resolve_checkpoint(args.resume)
+        if run.steps is not None and run.step_count >= run.steps:  # refused before anything is written to --out
+            raise steps_reached_error(resumed_from, run.step_count, run.steps, option="--steps {}")
         if args.set:  # e.g. a learning-rate drop: only the live-editable fields, validated by the run
             run.set_hparams(**_parse_sets(args.set))
         out = run.out_dir
@@ -120,6 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.seed is not None:
             config["seed"] = args.seed
         out = Path(args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}")
+        resumed_from = None
         run = gw.train(args.model, data=args.data, steps=args.steps, config=config, preset=args.preset,
                        out=out, device=args.device, compile=args.compile, channels_last=args.channels_last,
                        start=False, log_every=_or_default(args.log_every, LOG_EVERY),
@@ -132,20 +167,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     writer = SampleWriter(out)
     if main_rank:
         run.subscribe(writer, kinds=["samples"])
+        edits = run.subscribe(_announce_edit, kinds=["hparams"])  # planned (--at) edits, as they apply
     rt = run.runtime.describe()
     ranks = f", rank 0 of {run.dist.world_size} (DDP)" if run.dist is not None else ""
     speed = "".join(f", {label}" for label, on in (("channels_last", rt.get("channels_last")),
                                                    ("torch.compile", rt.get("compile"))) if on)
     if main_rank:
-        print(f"training {run.model.name} on {run.data_source.get('name')} ({len(run.data)} examples) "
-              f"on {rt['device']} ({rt['precision']}{speed}, {rt['num_threads']} threads{ranks}) -> {out}",
-              file=sys.stderr)
+        print(f"{_what_trains(run, resumed_from, args.set)} on {run.data_source.get('name')} "
+              f"({len(run.data)} examples) on {rt['device']} ({rt['precision']}{speed}, {rt['num_threads']} "
+              f"threads{ranks}) -> {out}", file=sys.stderr)
     run.start()
     follow_progress(run, quiet=args.quiet)
     run.wait()
     if not main_rank:
         return 0
     writer.flush()
+    edits.flush()
     figures = write_final_figures(run, out)
     summary = {"model": run.model.name, "data": run.data_source.get("name"), "steps": run.step_count,
                "state": run.state, "steps_per_sec": round(run.step_count / max(run.train_seconds, 1e-9), 2),
@@ -155,6 +192,23 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{run.state} at step {run.step_count}: {summary['steps_per_sec']} steps/s (train time); "
           f"checkpoint {summary['checkpoint']}; samples {out / 'samples.png'}")
     return 130 if run.state == "stopped" and run.steps and run.step_count < run.steps else 0
+
+
+def _what_trains(run: Any, resumed_from: Path | None, sets: Sequence[str]) -> str:
+    """The start of ``train``'s first line: "training MODEL", or where a resumed run continues from."""
+    if resumed_from is None:
+        return f"training {run.model.name}"
+    total = "" if run.steps is None else f" of {run.steps}"
+    edits = f" with {', '.join(sets)}" if sets else ""
+    return f"resuming {run.model.name} from {resumed_from} at step {run.step_count}{total}{edits},"
+
+
+def _announce_edit(event: Any) -> None:
+    """Print a hyperparameter edit as it applies (e.g. a planned ``--at`` one), above the progress bar."""
+    from tqdm import tqdm
+
+    changes = ", ".join(f"{key}={value}" for key, value in event.data.items())
+    tqdm.write(f"step {event.step}: edit applied: {changes}", file=sys.stderr)
 
 
 def follow_progress(run: Any, *, quiet: bool = False) -> None:
@@ -167,8 +221,7 @@ def follow_progress(run: Any, *, quiet: bool = False) -> None:
             time.sleep(0.25)
             bar.update(run.step_count - bar.n)
             if run.latest_metrics:
-                bar.set_postfix({k: f"{v:.3g}" for k, v in run.latest_metrics.items()} | {
-                    "it/s": f"{run.steps_per_sec:.1f}"}, refresh=False)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in run.latest_metrics.items()}, refresh=False)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: stopping and saving a final checkpoint ...", file=sys.stderr)
@@ -182,7 +235,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
     if not args.headless:
-        return demo.open_in_lab(args.out)
+        return demo.open_in_lab(args.out, args.lab_args)
     print(f"demo: training {args.model} on {args.data} for {args.steps} steps with every widget attached "
           f"-> {args.out}", file=sys.stderr)
     summary = demo.run_headless(args.out, model=args.model, data=args.data, steps=args.steps, preset=args.preset,
@@ -249,6 +302,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"  {key}: {value}")
     for group, reason in result["skipped"].items():
         print(f"{group}: skipped ({reason})")
+    for group, error in result["failed"].items():
+        print(f"{group}: failed ({error})")
     return 0
 
 
@@ -271,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None,
                    help="registered data set name or image folder (default: mnist; with --resume: the checkpoint's, "
                    "and needed again for user data)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 2000; with --resume: the original)")
+    p.add_argument("--steps", type=POSITIVE, default=None,
+                   help="total training steps (default 2000; with --resume: the run's, and to train more, a larger "
+                   "total than the checkpoint's step)")
     p.add_argument("--out", help="run directory (default runs/MODEL-DATA-TIMESTAMP; with --resume: the checkpoint's "
                                  "run, or a new directory to branch into, leaving the original run as it is)")
     p.add_argument("--preset", help="config preset, e.g. tiny")
@@ -289,24 +346,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compile the networks with torch.compile (the first steps wait for the compiler)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default="auto",
                    help="channels-last (NHWC) memory format for convolutional models (default: on for CUDA only)")
-    p.add_argument("--log-every", type=int, default=None, help=f"steps between metric rows (default {LOG_EVERY}; "
+    p.add_argument("--log-every", type=POSITIVE, default=None, help=f"steps between metric rows (default {LOG_EVERY}; "
                    "with --resume: the run's)")
-    p.add_argument("--sample-every", type=int, default=None,
+    p.add_argument("--sample-every", type=POSITIVE, default=None,
                    help=f"steps between sample grids (default {SAMPLE_EVERY}; with --resume: the run's)")
-    p.add_argument("--checkpoint-every", type=int, default=None,
-                   help=f"steps between checkpoints (default {CHECKPOINT_EVERY}; with --resume: the run's)")
+    p.add_argument("--checkpoint-every", type=_int_at_least(0), default=None,
+                   help=f"steps between checkpoints; 0: only the final one (default {CHECKPOINT_EVERY}; with --resume: "
+                   "the run's). A final checkpoint is always written when the run finishes or is stopped")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from a checkpoint or run directory")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("demo", help="open the quickstart notebook in JupyterLab; --headless: train and write "
-                       "every widget's figure")
+                       "every widget's figure",
+                       description="Open the quickstart notebook in JupyterLab. Options this command does not know "
+                       "go to `jupyter lab`, e.g. --no-browser --port 8899; --allow-root is added when running as "
+                       "root (containers, cloud notebooks). --headless: train and write every widget's figure.")
     p.add_argument("--headless", action="store_true", help="no notebook: train, write figures to --out, exit")
     p.add_argument("--out", default="runs/demo", help="folder for the notebook, or for checkpoints and figures")
     p.add_argument("--model", default="dcgan", help="model family (default dcgan)")
     p.add_argument("--data", default=DEFAULT_DATA, help=f"data set (default {DEFAULT_DATA})")
-    p.add_argument("--steps", type=int, default=2000, help="training steps (headless)")
+    p.add_argument("--steps", type=POSITIVE, default=2000, help="training steps (headless)")
     p.add_argument("--preset", help="config preset, e.g. tiny (headless)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (headless)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -314,21 +375,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG grid")
     p.add_argument("checkpoint", help="checkpoint directory, or a run directory (its newest checkpoint)")
-    p.add_argument("-n", type=int, default=64, help="number of samples")
+    p.add_argument("-n", type=_int_at_least(1, at_most=MAX_SAMPLES, hint="; for more, run sample again with "
+                                              "another --seed"), default=64, help="number of samples")
     p.add_argument("--out", default="samples.png", help="output PNG")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, help="class for conditional models")
-    p.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscale factor")
+    p.add_argument("--scale", type=_int_at_least(1, at_most=MAX_SCALE), default=2,
+                   help="nearest-neighbour upscale factor")
     p.add_argument("--device")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("evaluate", help="measure a checkpoint: FID/KID with floors, P&R, modes, NLL, MIG (JSON-ready)")
     p.add_argument("checkpoint", help="checkpoint directory, or a run directory (its newest checkpoint)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--n", type=int, default=None,
+    p.add_argument("--n", type=POSITIVE, default=None,
                    help="examples per metric group (default: 2500 toys, 2000 images, 1000 held-out, 10000 MIG)")
     p.add_argument("--seed", type=int, default=0, help="seed of samples, real subsets and z draws")
-    p.add_argument("--iw-samples", type=int, default=1000, help="importance samples per example for the IW-NLL")
+    p.add_argument("--iw-samples", type=POSITIVE, default=1000, help="importance samples per example for the IW-NLL")
     p.add_argument("--metrics", action="append", metavar="GROUP[,GROUP]",
                    help="metric groups to run (repeatable): modes, images, likelihood, disentanglement or a "
                         "plugin's (default: every one that applies; e.g. --metrics disentanglement skips the "
@@ -337,10 +400,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_closed() -> int:
+    """Standard output's reader went away (``genwidgets datasets | head``): exit quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout again at exit (Python docs, "Note on SIGPIPE")
+    return 128 + getattr(signal, "SIGPIPE", 13)  # the status a shell reports for a tool killed by SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not (args.command == "demo" and not args.headless):  # only the notebook takes JupyterLab's
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.lab_args = extra
     if args.command == "train":
         if not args.model and not args.resume:
             parser.error("train needs a MODEL (or --resume CHECKPOINT)")
@@ -355,7 +428,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(only --steps, --data, --out, --device, --compile, --channels-last, the --*-every "
                              "cadences, --at and --set of live-editable hyperparameters such as lr can change)")
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that went away shows here, not in Python's flush at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except (GenwidgetsError, OSError, ValueError) as exc:
         if args.debug:
             raise

@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import genwidgets
+from genwidgets.errors import ConfigError
 from genwidgets.runtime.checkpoint import list_checkpoints, read_checkpoint
 
 BIN = str(Path(sys.executable).with_name("genwidgets"))
@@ -144,3 +146,85 @@ def test_ctrl_c_stops_cleanly_and_saves(tmp_path):
     _, state = read_checkpoint(final)
     assert state["step"] >= 250 and final.name == f"step-{state['step']:08d}"
     assert "stopped at step" in stdout
+
+
+def test_resume_past_the_runs_total_names_steps_and_writes_nothing(tmp_path):
+    """A branch that forgets --steps: one line naming --steps (the CLI's option, not Python's), nothing in --out."""
+    out, branch = tmp_path / "vae", tmp_path / "branch"
+    gw("train", "vae", "--data", "digits", "--preset", "tiny", "--steps", "4", "--out", str(out), "--quiet")
+    middle = out / "checkpoints" / "step-00000004"
+    proc = gw("train", "--resume", str(middle), "--out", str(branch), "--set", "lr=1e-5", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"genwidgets: error: checkpoint {middle} is at step 4, already the run's total of 4 steps; to train more, "
+        "pass a larger total, e.g. --steps 8"]
+    assert not branch.exists()  # no TensorBoard event file (or anything else) before the run trains
+
+    with pytest.raises(ConfigError, match=r"at step 4, already the run's total of 4 steps.*e\.g\. steps=8$"):
+        genwidgets.resume(middle, out=branch)  # Python names its own argument
+    assert not branch.exists()
+
+    proc = gw("train", "--resume", str(middle), "--out", str(branch), "--steps", "6", "--set", "lr=1e-5", "--quiet")
+    assert proc.stderr.splitlines()[0].startswith(
+        f"resuming vae from {middle} at step 4 of 6 with lr=1e-5, on digits (1797 examples) on cpu")
+    assert [p.name for p in list_checkpoints(branch)] == ["step-00000006"]
+
+
+def test_planned_edits_print_a_line_as_they_apply_and_the_bar_shows_one_rate(tmp_path):
+    """--at edits say when they apply (above the bar); the bar shows tqdm's step/s only; 0 = final checkpoint only."""
+    out = tmp_path / "vae"
+    proc = gw("train", "vae", "--data", "digits", "--preset", "tiny", "--steps", "300", "--at", "150:lr=2e-4",
+              "--at", "200:lr=1e-4", "--log-every", "5", "--checkpoint-every", "0", "--out", str(out))
+    lines = proc.stderr.replace("\r", "\n").splitlines()
+    assert "step 150: edit applied: lr=0.0002" in lines and "step 200: edit applied: lr=0.0001" in lines
+    assert "step/s" in proc.stderr and "it/s" not in proc.stderr  # one rate: tqdm's, not a second postfix
+    assert [p.name for p in list_checkpoints(out)] == ["step-00000300"]
+    _, state = read_checkpoint(list_checkpoints(out)[-1])
+    assert state["config"]["lr"] == 1e-4
+
+
+def test_out_of_range_numbers_are_refused_in_one_line(tmp_path):
+    """sample -n 0 / -3 gave tracebacks, --checkpoint-every -1 meant every step: each is now one line, nothing runs."""
+    out = tmp_path / "vae"
+    gw("train", "vae", "--data", "digits", "--preset", "tiny", "--steps", "2", "--out", str(out), "--quiet")
+    cases = [
+        (["sample", str(out), "-n", "0"], "argument -n: must be an integer from 1 to 10000, got 0"),
+        (["sample", str(out), "-n", "-3"], "argument -n: must be an integer from 1 to 10000, got -3"),
+        (["sample", str(out), "-n", "100000"], "got 100000; for more, run sample again with another --seed"),
+        (["sample", str(out), "--scale", "0"], "argument --scale: must be an integer from 1 to 16, got 0"),
+        (["evaluate", str(out), "--n", "0"], "argument --n: must be an integer >= 1, got 0"),
+    ]
+    train = ["train", "vae", "--data", "digits", "--preset", "tiny", "--out", str(tmp_path / "new"), "--quiet"]
+    cases += [([*train, "--steps", "2", flag, "-1"], f"argument {flag}: must be an integer >= {low}, got -1")
+              for flag, low in (("--checkpoint-every", 0), ("--log-every", 1), ("--sample-every", 1))]
+    cases += [([*train, "--steps", value], f"argument --steps: must be an integer >= 1, got {value}")
+              for value in ("0", "-3")]
+    cases += [(["train", "--resume", str(out), "--steps", "-1"], "argument --steps: must be an integer >= 1, got -1")]
+    for args, message in cases:
+        proc = gw(*args, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert proc.stderr.strip().splitlines()[-1].endswith(message), (args, proc.stderr)
+    assert not (tmp_path / "new").exists() and not (Path.cwd() / "samples.png").exists()
+    assert [p.name for p in list_checkpoints(out)] == ["step-00000002"]
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`genwidgets datasets | head`: when the reader has gone, exit with SIGPIPE's status and print nothing."""
+    for command in (["datasets"], ["plugins"], ["datasets", "--json"]):
+        errors = tmp_path / "stderr.txt"
+        with errors.open("w") as err:
+            proc = subprocess.Popen([BIN, *command], stdout=subprocess.PIPE, stderr=err)
+            proc.stdout.close()  # the reader goes away before the command writes anything
+            code = proc.wait(timeout=120)
+        assert errors.read_text() == "" and code == 128 + signal.SIGPIPE, (command, code, errors.read_text())
+
+
+def test_evaluate_says_why_a_group_was_skipped(tmp_path):
+    """A group left out by --metrics is skipped for that reason (it printed `skipped (None)`)."""
+    out = tmp_path / "vae"
+    gw("train", "vae", "--data", "ring", "--preset", "tiny", "--steps", "2", "--out", str(out), "--quiet")
+    proc = gw("evaluate", str(out), "--metrics", "modes", "--n", "200")
+    assert "likelihood: skipped (not among the groups asked for (modes))" in proc.stdout.splitlines()
+    assert "skipped (None)" not in proc.stdout
+    result = json.loads(gw("evaluate", str(out), "--metrics", "modes", "--n", "200", "--json").stdout)
+    assert result["skipped"]["likelihood"] == "not among the groups asked for (modes)"

@@ -96,7 +96,8 @@ def applicable_groups(model: GenerativeModel, data: GenData) -> dict[str, str | 
     out["images"] = (None if labelled_images and caps.can_sample and not has_factors(data) else
                      "the data are not labelled images" if not labelled_images else
                      "the model cannot sample" if not caps.can_sample else
-                     "skipped by default on data with ground-truth factors (pass metrics=['images'])")
+                     "skipped by default on data with ground-truth factors (ask with metrics=['images'], on "
+                     "the command line --metrics images)")
     out["likelihood"] = None if has_posterior(model) else (
         "the model has no posterior(x) / log_likelihood(x, z) methods")
     out["disentanglement"] = (None if has_factors(data) and caps.can_encode else
@@ -321,7 +322,8 @@ def evaluate(
         "data_size": len(dataset),
         "seed": seed,
         "metrics": results,
-        "skipped": {g: r for g, r in reasons.items() if g not in chosen},
+        "skipped": {g: r if r is not None else f"not among the groups asked for ({', '.join(chosen)})"
+                    for g, r in reasons.items() if g not in chosen},
         "failed": failed,
         "providers": {g: extra[g].plugin for g in chosen if g in extra},
         "seconds": seconds,
