@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +78,31 @@ def write_quickstart(folder: str | os.PathLike) -> Path:
     return write_notebook(QUICKSTART, path)
 
 
-def open_in_lab(folder: str | os.PathLike) -> int:
-    """Write the quickstart into ``folder`` and open it in JupyterLab (blocks until Lab exits)."""
+def running_as_root() -> bool:
+    """True when this process runs as root (containers, cloud notebooks), where Jupyter needs ``--allow-root``."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def lab_command(notebook: str | os.PathLike, lab_args: Sequence[str] = ()) -> list[str]:
+    """The command that opens ``notebook`` in JupyterLab, run from the notebook's folder.
+
+    ``lab_args`` go to ``jupyter lab`` as given (e.g. ``--no-browser``, ``--port 8899``);
+    ``--allow-root`` is added when running as root, where Jupyter refuses to start without it.
+    """
+    extra = list(lab_args)
+    if running_as_root() and "--allow-root" not in extra:
+        extra.append("--allow-root")
+    return [sys.executable, "-m", "jupyter", "lab", Path(notebook).name, *extra]
+
+
+def open_in_lab(folder: str | os.PathLike, lab_args: Sequence[str] = (), *, stop_timeout: float = 20.0) -> int:
+    """Write the quickstart into ``folder`` and open it in JupyterLab; blocks until Lab exits.
+
+    ``lab_args`` go to ``jupyter lab`` (see :func:`lab_command`). If this call is interrupted
+    (Ctrl-C), the server is asked to shut down (SIGTERM, which stops its kernels too) and killed
+    if it has not within ``stop_timeout`` seconds, so no server outlives the command.
+    Returns JupyterLab's exit status.
+    """
     path = write_quickstart(folder)
     try:
         import jupyterlab  # noqa: F401
@@ -87,7 +110,23 @@ def open_in_lab(folder: str | os.PathLike) -> int:
         raise RuntimeError("JupyterLab is not installed; `pip install jupyterlab` (or run `genwidgets demo "
                            "--headless` to train without a notebook)") from exc
     print(f"opening {path} in JupyterLab (Ctrl-C here stops the server)", file=sys.stderr)
-    return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(path)], cwd=path.parent)
+    server = subprocess.Popen(lab_command(path, lab_args), cwd=path.parent)
+    try:
+        return server.wait()
+    finally:
+        _stop_server(server, stop_timeout)
+
+
+def _stop_server(server: subprocess.Popen, timeout: float) -> None:
+    """Shut a Jupyter server down cleanly if it still runs (SIGTERM), else kill it after ``timeout`` seconds."""
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def run_headless(out: str | os.PathLike, *, model: str = "dcgan", data: str = "mnist", steps: int = 2000,

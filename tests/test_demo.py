@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import nbclient
@@ -49,3 +56,50 @@ def test_quickstart_notebook_executes(tmp_path):
     for title in ("Training", "Latent space", "Discriminator"):
         assert f"{title}: quickstart-figures/" in text
     assert len(list((tmp_path / "quickstart-figures").glob("*.png"))) == 3
+
+
+def test_lab_command_adds_allow_root_only_for_root_and_passes_options_through(tmp_path):
+    cmd = demo.lab_command(tmp_path / "quickstart.ipynb", ["--no-browser", "--port", "8899"])
+    assert cmd[1:5] == ["-m", "jupyter", "lab", "quickstart.ipynb"]  # run from the notebook's folder
+    assert cmd[5:8] == ["--no-browser", "--port", "8899"]
+    assert ("--allow-root" in cmd) == (os.geteuid() == 0)
+    assert demo.lab_command("nb.ipynb", ["--allow-root"]).count("--allow-root") == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _lab_api(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path):
+    """`genwidgets demo` starts a real JupyterLab (as root too: it refused before) that Ctrl-C shuts down."""
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("genwidgets")), "demo", "--out", str(tmp_path / "nb"),
+                             "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
+                             "--ServerApp.ip=127.0.0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (api := _lab_api(port)) is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert api is not None and "version" in api, proc.stderr.read() if proc.poll() is not None else "timeout"
+        assert (tmp_path / "nb" / "quickstart.ipynb").exists()
+        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches genwidgets only: it must stop the server itself
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert _lab_api(port) is None  # the server is gone, not orphaned
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
