@@ -25,12 +25,15 @@ def load_data(data: DataLike, *, labels: Any = None, **options: Any) -> GenData:
     """Turn ``data`` into a :class:`GenData`.
 
     ``data`` may be a registered data set name (``"mnist"``, ``"ring"``; ``options`` go to its
-    loader), a folder of images (a path that exists), a numpy array, a torch tensor, a torch
-    ``Dataset`` or a ``GenData``. ``labels`` go with arrays and tensors.
+    loader), a folder of images, a numpy array, a torch tensor, a torch ``Dataset`` or a
+    ``GenData``. ``labels`` go with arrays and tensors. A registered name always means the data set,
+    even beside a folder of that name; write a folder as a path (``"./ring"``, a ``Path``) — see
+    :mod:`genwidgets.data.resolve`.
     """
+    from .data.resolve import data_set_name
     from .data.user import from_user
 
-    if isinstance(data, str) and not os.path.exists(data):
+    if data_set_name(data) is not None:
         entry = get_registry().get_dataset(data)
         loaded = entry.loader(**options)
         loaded.name = entry.name
@@ -274,7 +277,8 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
     saved = state["run"]
     opts = {"log_every": saved["log_every"], "sample_every": saved["sample_every"],
             "checkpoint_every": saved["checkpoint_every"], "schedule": saved.get("schedule"), **run_options}
-    run_dir = Path(out) if out is not None else path.parent.parent
+    loose = out is None and path.parent.name != "checkpoints"  # not inside a run folder: no folder to continue in
+    run_dir = Path(out) if out is not None else None if loose else path.parent.parent
     run = Run(model, dataset, steps=steps if steps is not None else saved["steps"], out_dir=run_dir,
               data_source={k: v for k, v in source.items() if k != "spec"} if data is None
               else {"name": getattr(dataset, "name", "data"), "options": {}}, **opts)
@@ -282,6 +286,10 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
         run.load_state(tensors, state)
     except (RuntimeError, KeyError, ValueError) as exc:
         raise _misfit(path, state, exc) from None
+    if loose:
+        raise ConfigError(f"checkpoint {path} is not inside a run folder (…/checkpoints/step-N); pass out= (CLI: "
+                          "--out) to say where the resumed run writes its checkpoints")
+    run.resumed_from = path  # writing into this checkpoint's own run folder is continuing it, not mixing runs
     return run
 
 

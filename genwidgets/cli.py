@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GenwidgetsError
+from .runtime.interrupts import exit_status
 
 #: ``genwidgets train`` defaults for a new run (a resumed run keeps its own).
 DEFAULT_DATA = "mnist"
@@ -164,7 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     main_rank = run.dist is None or run.dist.is_main  # under torchrun, rank 0 reports and writes figures
     if not main_rank:
         args.quiet = True
-    writer = SampleWriter(out)
+    writer = SampleWriter(out, run=run)
     if main_rank:
         run.subscribe(writer, kinds=["samples"])
         edits = run.subscribe(_announce_edit, kinds=["hparams"])  # planned (--at) edits, as they apply
@@ -176,8 +177,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{_what_trains(run, resumed_from, args.set)} on {run.data_source.get('name')} "
               f"({len(run.data)} examples) on {rt['device']} ({rt['precision']}{speed}, {rt['num_threads']} "
               f"threads{ranks}) -> {out}", file=sys.stderr)
-    run.start()
-    follow_progress(run, quiet=args.quiet)
+    interrupted = follow_progress(run, quiet=args.quiet, start=True)
     run.wait()
     if not main_rank:
         return 0
@@ -191,7 +191,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(json.dumps(summary, indent=2) if args.json else
           f"{run.state} at step {run.step_count}: {summary['steps_per_sec']} steps/s (train time); "
           f"checkpoint {summary['checkpoint']}; samples {out / 'samples.png'}")
-    return 130 if run.state == "stopped" and run.steps and run.step_count < run.steps else 0
+    return exit_status(interrupted)  # 130 after Ctrl-C, 143 after SIGTERM (the final checkpoint is saved)
 
 
 def _what_trains(run: Any, resumed_from: Path | None, sets: Sequence[str]) -> str:
@@ -211,23 +211,33 @@ def _announce_edit(event: Any) -> None:
     tqdm.write(f"step {event.step}: edit applied: {changes}", file=sys.stderr)
 
 
-def follow_progress(run: Any, *, quiet: bool = False) -> None:
-    """Show a progress bar until ``run`` ends; Ctrl-C stops it cleanly (a final checkpoint is saved)."""
+def follow_progress(run: Any, *, quiet: bool = False, start: bool = False) -> int | None:
+    """Show a progress bar (and the run's warnings) until ``run`` ends; ``start`` starts it first.
+
+    Ctrl-C or SIGTERM stops the run cleanly: it finishes its step and writes its final checkpoint,
+    and further signals cannot interrupt that save (see :class:`~genwidgets.runtime.interrupts.StopOnSignals`).
+    Returns the signal that stopped the run, or None.
+    """
     from tqdm import tqdm
 
+    from .runtime.interrupts import StopOnSignals
+
     bar = tqdm(total=run.steps, initial=run.step_count, unit="step", dynamic_ncols=True, disable=quiet)
-    try:
+    warnings = run.subscribe(lambda ev: tqdm.write(f"warning: {ev.data.get('message', '')}", file=sys.stderr),
+                             kinds=["warning"])
+    with StopOnSignals(lambda: run.stop(wait=False), exiting=True) as signals:
+        if start:
+            run.start()
         while run.is_alive:
             time.sleep(0.25)
             bar.update(run.step_count - bar.n)
             if run.latest_metrics:
                 bar.set_postfix({k: f"{v:.3g}" for k, v in run.latest_metrics.items()}, refresh=False)
-    except KeyboardInterrupt:
+        bar.update(run.step_count - bar.n)
         bar.close()
-        print("interrupted: stopping and saving a final checkpoint ...", file=sys.stderr)
-        run.stop()
-    bar.update(run.step_count - bar.n)
-    bar.close()
+        warnings.flush(5.0)
+    warnings.close()
+    return signals.received
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

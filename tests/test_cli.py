@@ -141,7 +141,7 @@ def test_ctrl_c_stops_cleanly_and_saves(tmp_path):
     os.kill(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
-    assert "interrupted: stopping and saving a final checkpoint" in stderr
+    assert "SIGINT: stopping after this step and writing a final checkpoint" in stderr
     (final,) = list_checkpoints(out)
     _, state = read_checkpoint(final)
     assert state["step"] >= 250 and final.name == f"step-{state['step']:08d}"
