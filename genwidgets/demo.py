@@ -9,8 +9,10 @@ samples, latent space, discriminator scores) to a folder and exits: for CI and s
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -99,7 +101,7 @@ def open_in_lab(folder: str | os.PathLike, lab_args: Sequence[str] = (), *, stop
     """Write the quickstart into ``folder`` and open it in JupyterLab; blocks until Lab exits.
 
     ``lab_args`` go to ``jupyter lab`` (see :func:`lab_command`). If this call is interrupted
-    (Ctrl-C), the server is asked to shut down (SIGTERM, which stops its kernels too) and killed
+    (Ctrl-C, or SIGTERM), the server is asked to shut down (SIGTERM, which stops its kernels too) and killed
     if it has not within ``stop_timeout`` seconds, so no server outlives the command.
     Returns JupyterLab's exit status.
     """
@@ -111,10 +113,16 @@ def open_in_lab(folder: str | os.PathLike, lab_args: Sequence[str] = (), *, stop
                            "--headless` to train without a notebook)") from exc
     print(f"opening {path} in JupyterLab (Ctrl-C here stops the server)", file=sys.stderr)
     server = subprocess.Popen(lab_command(path, lab_args), cwd=path.parent)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # kill PID: stop the server too, never orphan it
     try:
         return server.wait()
     finally:
         _stop_server(server, stop_timeout)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _stop_server(server: subprocess.Popen, timeout: float) -> None:
@@ -127,6 +135,26 @@ def _stop_server(server: subprocess.Popen, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+
+
+def set_aside_previous_run(run_dir: Path) -> Path | None:
+    """Move an earlier demo run out of the way (to ``<out>/previous/run-<time>``); nothing is deleted.
+
+    Running the demo again must not fail on its own earlier output (a new run refuses a folder
+    holding another run's checkpoints), nor delete it. Returns where it went, or None.
+    """
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(run_dir.stat().st_mtime))
+    target = run_dir.parent / "previous" / f"run-{stamp}"
+    suffix = 1
+    while target.exists():
+        suffix += 1
+        target = target.with_name(f"{target.name.split('~')[0]}~{suffix}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(run_dir, target)
+    print(f"demo: the previous demo run moved to {target}", file=sys.stderr)
+    return target
 
 
 def run_headless(out: str | os.PathLike, *, model: str = "dcgan", data: str = "mnist", steps: int = 2000,
@@ -142,6 +170,7 @@ def run_headless(out: str | os.PathLike, *, model: str = "dcgan", data: str = "m
 
     out = Path(out)
     train_options = {"log_every": 10, "sample_every": 250, "checkpoint_every": 500, **train_options}
+    set_aside_previous_run(out / "run")
     made = studio(model, data, steps=steps, out=out / "run", **train_options)
     run = made.run
     try:

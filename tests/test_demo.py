@@ -35,6 +35,13 @@ def test_headless_demo_trains_with_every_widget_and_writes_their_figures(tmp_pat
         assert png.width > 300 and len(np.unique(np.asarray(png.convert("L")))) > 10, title  # not a blank
     assert Path(summary["checkpoint"]).is_dir() and (tmp_path / "run" / "checkpoints").is_dir()
 
+    first = {p.relative_to(tmp_path / "run") for p in (tmp_path / "run").rglob("*")}
+    again = main(["demo", "--headless", "--steps", "4", "--preset", "tiny", "--out", str(tmp_path), "--quiet"])
+    assert again == 0, capsys.readouterr().err  # the README's main command runs twice in a row
+    assert "the previous demo run moved to" in capsys.readouterr().err
+    (previous,) = (tmp_path / "previous").iterdir()  # nothing of the first run was deleted
+    assert {p.relative_to(previous) for p in previous.rglob("*")} == first
+
 
 def test_demo_writes_the_quickstart_once_and_keeps_the_users_edits(tmp_path):
     path = demo.write_quickstart(tmp_path)
@@ -80,8 +87,9 @@ def _lab_api(port: int) -> dict | None:
         return None
 
 
-def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path):
-    """`genwidgets demo` starts a real JupyterLab (as root too: it refused before) that Ctrl-C shuts down."""
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path, stop, status):
+    """`genwidgets demo` starts a real JupyterLab (as root too: it refused before) that Ctrl-C or kill shuts down."""
     port = _free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("genwidgets")), "demo", "--out", str(tmp_path / "nb"),
@@ -95,9 +103,9 @@ def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path
             time.sleep(0.2)
         assert api is not None and "version" in api, proc.stderr.read() if proc.poll() is not None else "timeout"
         assert (tmp_path / "nb" / "quickstart.ipynb").exists()
-        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C reaches genwidgets only: it must stop the server itself
+        os.kill(proc.pid, stop)  # the signal reaches genwidgets only: it must stop the server itself
         _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 130, stderr
+        assert proc.returncode == status, stderr
         assert _lab_api(port) is None  # the server is gone, not orphaned
     finally:
         if proc.poll() is None:
