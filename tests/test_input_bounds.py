@@ -24,6 +24,7 @@ from PIL import Image
 
 import genwidgets
 from genwidgets import CheckpointError, DataError
+from genwidgets.bounds import json_depth
 from genwidgets.data.base import MAX_INFERRED_CLASSES, DataSpec
 from genwidgets.data.folder import ENV_MAX_DATA_BYTES, ENV_MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS
 from genwidgets.data.resolve import DataNameShadowWarning, data_set_name
@@ -33,7 +34,6 @@ from genwidgets.runtime.checkpoint_state import (
     ENV_MAX_STATE_BYTES,
     MAX_STATE_BYTES,
     MAX_STATE_DEPTH,
-    json_depth,
     load_state_json,
     validate_state,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..bounds import env_limit
 from ..errors import DataError
 from .base import TensorData
 
@@ -49,16 +49,7 @@ def limit_from(given: int | None, env: str, default: int) -> int:
         DataError: ``given`` or the environment variable is not a positive integer.
     """
     if given is None:
-        text = os.environ.get(env, "").strip()
-        if not text:
-            return default
-        try:
-            value = int(text.replace("_", ""))
-        except ValueError:
-            value = 0
-        if value <= 0:
-            raise DataError(f"environment variable {env}={text!r} is not a positive integer; fix or unset it")
-        return value
+        return env_limit(env, default, DataError)
     if not isinstance(given, int | np.integer) or isinstance(given, bool) or given <= 0:
         raise DataError(f"the limit for {env} must be a positive integer, got {given!r}")
     return int(given)

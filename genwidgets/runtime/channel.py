@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bounds import env_limit, json_depth
 from ..errors import ConfigError
 
 ADDRESS_ENV = "GENWIDGETS_CHANNEL"
@@ -53,9 +54,6 @@ _MAX_HEADER = 16 * 1024 * 1024
 _MAX_DIMS = 32
 _DTYPE = re.compile(r"[<>|=]?(?:[biufc]\d{1,2}|[US]\d{1,9})")
 # A JSON string, or an unterminated one up to the end: always matches at a quote, so stripping strings is linear.
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
-_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
-_OPENING = np.frombuffer(b"[{", np.uint8)
 
 
 class ChannelClosed(ConnectionError):
@@ -111,34 +109,12 @@ def _split_arrays(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, np
 
 def _max_frame_from_env() -> int:
     """The frame bound after authentication: :data:`MAX_FRAME_ENV` when set, else :data:`MAX_FRAME`."""
-    text = os.environ.get(MAX_FRAME_ENV, "").strip()
-    if not text:
-        return MAX_FRAME
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{MAX_FRAME_ENV}={text!r} is not a positive number of bytes; "
-                          f"unset it for the default ({MAX_FRAME}) or give e.g. {MAX_FRAME_ENV}={2 * MAX_FRAME}")
-    return value
-
-
-def _nesting(raw: bytes) -> int:
-    """How deep the JSON arrays and objects in ``raw`` nest (strings skipped), without parsing it."""
-    opened = raw.count(b"[") + raw.count(b"{")
-    if opened <= MAX_DEPTH:
-        return opened  # no deeper than that
-    brackets = np.frombuffer(_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS), np.uint8)
-    if not brackets.size:
-        return 0
-    steps = np.where(np.isin(brackets, _OPENING), 1, -1)
-    return int(np.cumsum(steps).max())
+    return env_limit(MAX_FRAME_ENV, MAX_FRAME, ConfigError)
 
 
 def _parse_header(raw: bytes) -> dict[str, Any]:
     """The JSON object in ``raw``, its nesting bounded by :data:`MAX_DEPTH`; FrameError otherwise."""
-    if _nesting(raw) > MAX_DEPTH:
+    if json_depth(raw) > MAX_DEPTH:
         raise FrameError(f"a frame header that nests JSON arrays/objects deeper than {MAX_DEPTH} levels")
     try:
         header = json.loads(raw)

@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ..bounds import env_limit, json_depth
 from ..errors import CheckpointError, DataError
 
 #: Most bytes a ``state.json`` may have (see the module docstring for what a real one weighs).
@@ -34,7 +33,6 @@ ENV_MAX_STATE_BYTES = "GENWIDGETS_MAX_STATE_BYTES"
 #: Most levels of nested JSON arrays/objects a ``state.json`` may have (genwidgets writes 6).
 MAX_STATE_DEPTH = 64
 
-_CHUNK = 1 << 20
 _DAMAGED = "the file is damaged or was edited; use another checkpoint of the run (genwidgets keeps several)"
 
 
@@ -44,49 +42,7 @@ def state_bytes_limit() -> int:
     Raises:
         CheckpointError: the environment variable is set but is not a positive integer.
     """
-    text = os.environ.get(ENV_MAX_STATE_BYTES, "").strip()
-    if not text:
-        return MAX_STATE_BYTES
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise CheckpointError(
-            f"environment variable {ENV_MAX_STATE_BYTES}={text!r} is not a positive number of bytes; fix or unset it")
-    return value
-
-
-def json_depth(raw: bytes) -> int:
-    """How deeply arrays and objects nest in the JSON text ``raw`` (brackets inside strings do not count).
-
-    One linear pass in chunks, without recursion or backtracking, so it is safe on any input. A
-    quote counts unless an odd run of backslashes precedes it; for text that is not valid JSON
-    the result is only an estimate (the parser then reports the error).
-    """
-    depth = peak = 0
-    in_string = False
-    carried = 0  # backslashes that end the previous chunk
-    for start in range(0, len(raw), _CHUNK):
-        a = np.frombuffer(raw, dtype=np.uint8, count=min(_CHUNK, len(raw) - start), offset=start)
-        quotes = np.flatnonzero(a == ord('"'))
-        backslash = a == ord("\\")
-        if carried or backslash.any():
-            idx = np.arange(a.size, dtype=np.int64)
-            last_other = np.maximum.accumulate(np.where(backslash, -1, idx))  # last non-backslash at or before i
-            prev = np.where(quotes > 0, last_other[np.maximum(quotes - 1, 0)], -1)
-            run = quotes - 1 - prev + np.where(prev < 0, carried, 0)  # backslashes right before each quote
-            quotes = quotes[run % 2 == 0]  # an odd run escapes the quote
-            carried = int(a.size - 1 - last_other[-1]) + (carried if last_other[-1] < 0 else 0)
-        opens = (a == ord("[")) | (a == ord("{"))
-        brackets = np.flatnonzero(opens | (a == ord("]")) | (a == ord("}")))
-        outside = (np.searchsorted(quotes, brackets) + in_string) % 2 == 0
-        running = np.cumsum(np.where(opens[brackets[outside]], 1, -1)) + depth
-        if running.size:
-            peak = max(peak, int(running.max()))
-            depth = int(running[-1])
-        in_string = (in_string + quotes.size) % 2 == 1
-    return peak
+    return env_limit(ENV_MAX_STATE_BYTES, MAX_STATE_BYTES, CheckpointError)
 
 
 def _refuse_constant(name: str) -> Any:
