@@ -111,7 +111,9 @@ def wait_for_content(page: Page, predicate: str, what: str, *, timeout: float = 
                 "loaded and initialized within anywidget's fixed 2 s, so every message to it is dropped")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise AssertionError(f"{what}: still not there after {timeout:.0f} s")
+            errors = relevant_errors(getattr(page, "console_errors", []))
+            raise AssertionError(f"{what}: still not there after {timeout:.0f} s; page errors so far: "
+                                 + ("\n".join(errors) or "none"))
         try:
             page.wait_for_function(predicate, timeout=min(remaining, 2.0) * 1000)
             return
