@@ -1,9 +1,12 @@
 // Loss curves in plotly.js: per metric a faint raw trace and a smoothed one; appends use extendTraces.
 
-import Plotly from "plotly.js-basic-dist-min";
+import { lazyModule } from "./lazy_plotly";
 import { editText, type EditMark } from "./format";
 import type { MetricStore, StoreChange } from "./metric_store";
 import { ema, emptyEma, type EmaState } from "./smoothing";
+
+/** plotly.js-basic-dist-min, evaluated at the first draw (see lazy_plotly.ts). */
+const Plotly = lazyModule(() => require("plotly.js-basic-dist-min") as PlotlyLike);
 
 export const COLOURS = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"];
 

@@ -1,11 +1,14 @@
 // The heatmap views in plotly.js (cartesian build): D(x) over the data plane with points and arrows,
 // or D(G(z)) over a latent plane with a thumbnail of G(z) under the cursor.
 
-import Plotly from "plotly.js-cartesian-dist-min";
+import { lazyModule } from "./lazy_plotly";
 import { plotlyScale } from "./heatmap_colour";
 import type { LatentFrame, PlaneFrame } from "./heatmap_frame";
 import { toTypedArray } from "./ndarray";
 import { drawGrid } from "./sample_view";
+
+/** plotly.js-cartesian-dist-min, evaluated at the first draw (see lazy_plotly.ts). */
+const Plotly = lazyModule(() => require("plotly.js-cartesian-dist-min") as PlotlyLike);
 
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 const SIZE = 440;

@@ -2,8 +2,11 @@
 // class, with our own pointer handling on top: press-and-drag probes (map point -> data coordinates),
 // hover finds the nearest point (for thumbnails), and an HTML marker shows the current code.
 
-import Plotly from "plotly.js-gl2d-dist-min";
+import { lazyModule } from "./lazy_plotly";
 import { toTypedArray, type WireArray } from "./ndarray";
+
+/** plotly.js-gl2d-dist-min, evaluated at the first draw (see lazy_plotly.ts). */
+const Plotly = lazyModule(() => require("plotly.js-gl2d-dist-min") as PlotlyLike);
 
 /** Class colours: plotly's ten-colour qualitative palette (the PNG fallback uses the same). */
 export const PALETTE = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",

@@ -26,3 +26,6 @@ declare module "plotly.js-cartesian-dist-min" {
   const Plotly: PlotlyLike;
   export default Plotly;
 }
+
+// A bundled package required lazily (see lazy_plotly.ts): esbuild resolves it at build time.
+declare function require(id: string): unknown;
