@@ -99,3 +99,23 @@ def test_sigkill_mid_write_never_exposes_a_partial_checkpoint(tmp_path, delay):
         tensors, state = read_checkpoint(path)
         assert len(tensors) == 16 and state["step"] == int(path.name.split("-")[1])
     assert resolve_checkpoint(tmp_path) == complete[-1]
+
+
+def test_a_safetensors_file_whose_header_length_starts_like_a_pickle_is_not_refused(tmp_path):
+    """A safetensors header length of 0x80 + 256k bytes starts with the byte a pickle starts with (1 file in 256)."""
+    from safetensors.torch import save_file
+
+    from genwidgets.runtime.checkpoint import is_pickle_file, load_tensor_file
+
+    for n in range(1, 200):
+        tensors = {f"w{i}": torch.zeros(1) for i in range(n)}
+        save_file(tensors, str(tmp_path / "w.safetensors"))
+        if (tmp_path / "w.safetensors").read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no header length starting with 0x80 found")
+    assert not is_pickle_file(tmp_path / "w.safetensors")
+    assert set(load_tensor_file(tmp_path / "w.safetensors")) == set(tensors)
+    pickled = tmp_path / "p.weights"
+    torch.save({"w": torch.zeros(1)}, pickled, _use_new_zipfile_serialization=False)
+    assert is_pickle_file(pickled)

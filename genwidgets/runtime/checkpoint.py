@@ -71,9 +71,19 @@ def is_pickle_file(path: str | os.PathLike) -> bool:
     if p.suffix.lower() in PICKLE_SUFFIXES:
         return True
     with open(p, "rb") as fh:
-        head = fh.read(4)
+        head = fh.read(9)
+    if _looks_like_safetensors(head, p.stat().st_size):
+        return False  # its 8-byte header length may start with 0x80, like a pickle: look at the layout first
     # a raw pickle (protocol 2+) starts with 0x80; torch.save's default format is a zip archive
-    return head[:1] == b"\x80" or head == b"PK\x03\x04"
+    return head[:1] == b"\x80" or head[:4] == b"PK\x03\x04"
+
+
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file: a little-endian u64 header length that fits the file, then a JSON object."""
+    if len(head) < 9:
+        return False
+    header_length = int.from_bytes(head[:8], "little")
+    return head[8:9] == b"{" and 8 + header_length <= size
 
 
 def refuse_pickle(path: str | os.PathLike) -> CheckpointError:
