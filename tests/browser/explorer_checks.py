@@ -89,8 +89,8 @@ def _check_map_pixels(root: object) -> None:
 
 def _check_drag(page: Page, root: object, connection_file: Path) -> dict[str, float]:
     """Drags on the map decode: the image and the kernel's z change; a 60 Hz drag of 100 pointer moves gets
-    >= 30 images back, at least one for every two pointer moves the page dispatched, and a kernel request (as a
-    cell would) is answered during the drag."""
+    >= 30 images back with no backlog after the release, and a kernel request (as a cell would) is answered
+    during the drag."""
     output = root.locator("canvas.gw-output-canvas")
     box = root.locator(".gw-map .nsewdrag").first.bounding_box()
     assert box is not None, "the map's plot area was not found"
@@ -127,11 +127,12 @@ def _check_drag(page: Page, root: object, connection_file: Path) -> dict[str, fl
     side.join(30)
     rate = result["answered"] / (result["seconds"] or 1e-6)
     pointer_rate = result["moves"] / (result["drag_seconds"] or 1e-6)  # what the page managed (60 Hz when idle)
+    backlog = result["seconds"] - result["drag_seconds"]  # from the release to the last answer
     assert result["answered"] >= 30, f"only {result['answered']} images came back during the drag: {result}"
-    # Relative to the pointer rate the page reached, so a loaded machine is not a failure; the absolute
-    # figure (>= 30 images/s on an idle machine) is recorded in benchmarks/RESULTS.md, not asserted here.
-    assert rate >= 0.5 * pointer_rate, (f"{rate:.1f} decoded images per second for {pointer_rate:.1f} pointer moves "
-                                        f"per second: the explorer fell behind the drag ({result})")
+    # No backlog: the front end keeps at most 2 probes in flight and the kernel decodes only the newest, so the
+    # answers stop right after the pointer does, however loaded the machine. Images per second depend on that
+    # load; the figure for an idle machine (>= 30/s) is recorded in benchmarks/RESULTS.md, not asserted here.
+    assert backlog < 1.0, f"answers went on {backlog:.2f} s after the release: the explorer fell behind ({result})"
     assert responsive.get("value") == 499500.0, "a kernel request during the drag got no answer"
     assert responsive["seconds"] < 5, f"the kernel took {responsive['seconds']:.1f} s to answer during the drag"
     return {**result, "images_per_second": rate, "pointer_moves_per_second": pointer_rate,
