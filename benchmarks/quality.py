@@ -16,7 +16,7 @@ much a row misses.
   improved precision / recall (k = 3), 2,000 samples; trained on all 5,000 digits.
 * cgan: the classifier's accuracy on samples, per requested label.
 * vae: importance-weighted NLL (k = ``--iw-samples``) on the 1,000 held-out digits, trained on the other
-  4,000 (``genwidgets.metrics.splits.train_test_split``).
+  4,000 (``genwidgets.data.splits.train_test_split``).
 * beta_vae: MIG on dSprites, against "our VAE": the same family, config and steps with beta = 1 (and no
   capacity schedule), i.e. the plain VAE objective on the same networks.
 """
@@ -38,7 +38,7 @@ import torch
 import genwidgets as gw
 from genwidgets.errors import PluginError
 from genwidgets.metrics import evaluate
-from genwidgets.metrics.splits import train_test_split
+from genwidgets.data.splits import train_test_split
 from genwidgets.widgets.edit_marks import edit_label
 
 

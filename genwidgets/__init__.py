@@ -12,11 +12,11 @@ Quick start::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
-
+from . import notebook_display
 from ._lazy import lazy_exports
+from ._version import __version__
 from .config import ModelConfig, param
 from .errors import (
     CapabilityError,
@@ -42,19 +42,29 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Batch": ".data.base", "DataSpec": ".data.base", "GenData": ".data.base", "TensorData": ".data.base",
     "Capabilities": ".model", "GenerativeModel": ".model",
     "Event": ".runtime.events", "Run": ".runtime.run",
-    "LaunchedRun": ".runtime.launched", "launch": ".runtime.launched",
-    "Runtime": ".runtime.runtime", "available_devices": ".runtime.runtime", "select_device": ".runtime.runtime",
+    "LaunchedRun": ".launcher", "launch": ".launcher",
+    "Runtime": ".device", "available_devices": ".device", "select_device": ".device",
 }, globals())
 
 
 def studio(*args: object, **kwargs: object) -> object:
     """Train a model (or watch a Run) with every widget that fits it, as tabs.
 
-    See :func:`genwidgets.widgets.studio.studio` for the arguments.
+    See :func:`genwidgets.api.studio` for the arguments.
     """
-    from .widgets.studio import studio as _studio
+    from .api import studio as _studio
 
     return _studio(*args, **kwargs)
+
+
+def _training_panel(run: Any) -> Any:
+    """The widget a run displays as at the end of a notebook cell (see :mod:`genwidgets.notebook_display`)."""
+    from .widgets import TrainingPanel
+
+    return TrainingPanel(run)
+
+
+notebook_display.set_panel_factory(_training_panel)
 
 
 def list_plugins() -> list[dict]:

@@ -2,99 +2,36 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .data.base import DataSpec, GenData
-from .errors import CheckpointError, ConfigError, DeviceError, GenwidgetsError, PluginError
+from .device import Runtime
+from .errors import ConfigError
 from .model import GenerativeModel
 from .registry import get_registry
 from .runtime import checkpoint as ckpt
 from .runtime import distributed
+from .runtime.loading import (
+    DataLike,
+    build_model,
+    check_runtime_options,
+    damaged_state,
+    load_data,
+    load_model,
+    load_weights,
+    misfit,
+    model_class,
+)
 from .runtime.run import Run
-from .runtime.runtime import Runtime
 
-#: What ``train(..., data=...)`` accepts besides a registered name.
-DataLike = str | os.PathLike | GenData | Any
+if TYPE_CHECKING:
+    from .launcher import LaunchedRun
+    from .widgets.studio import Studio
 
-
-def load_data(data: DataLike, *, labels: Any = None, **options: Any) -> GenData:
-    """Turn ``data`` into a :class:`GenData`.
-
-    ``data`` may be a registered data set name (``"mnist"``, ``"ring"``; ``options`` go to its
-    loader), a folder of images, a numpy array, a torch tensor, a torch ``Dataset`` or a
-    ``GenData``. ``labels`` go with arrays and tensors. A registered name always means the data set,
-    even beside a folder of that name; write a folder as a path (``"./ring"``, a ``Path``) — see
-    :mod:`genwidgets.data.resolve`.
-    """
-    from .data.resolve import data_set_name
-    from .data.user import from_user
-
-    if data_set_name(data) is not None:
-        entry = get_registry().get_dataset(data)
-        loaded = entry.loader(**options)
-        loaded.name = entry.name
-        return loaded
-    if options:
-        raise ConfigError(f"data options {sorted(options)} apply only to registered data sets")
-    return from_user(data, labels=labels)
-
-
-def build_model(
-    model: str | type[GenerativeModel],
-    data_spec: Any,
-    *,
-    config: Mapping[str, Any] | None = None,
-    preset: str | None = None,
-    runtime: Runtime | None = None,
-    compile: bool = False,
-    channels_last: bool | str = "auto",
-) -> GenerativeModel:
-    """Build a model family by name (or class) for data of ``data_spec``.
-
-    Args:
-        model: A registered family name or a model class.
-        data_spec: The :class:`DataSpec` of the data it will train on.
-        config: Overrides of the family's Config fields (unknown or out-of-range values raise
-            ConfigError naming the field).
-        preset: A named preset to start from, such as ``"tiny"``.
-        runtime: The runtime to place the model on (default: a new one, best device).
-        compile: Compile the networks with ``torch.compile`` when a Run trains the model (see
-            :class:`Runtime`); with ``runtime``, it must agree with ``runtime.compile``.
-        channels_last: "auto" (on for CUDA), True or False (see :class:`Runtime`); with
-            ``runtime``, "auto" keeps the runtime's setting.
-    """
-    cls = get_registry().get_model(model) if isinstance(model, str) else model
-    cfg = cls.Config.from_dict(config, preset=preset)
-    if runtime is not None:
-        _check_runtime_options(runtime, compile=compile, channels_last=channels_last, given="runtime=")
-        rt = runtime
-    else:
-        rt = Runtime.create(seed=cfg.seed, compile=compile, channels_last=channels_last)
-    return cls(cfg, data_spec=data_spec, runtime=rt)
-
-
-def _check_runtime_options(runtime: Runtime, *, compile: Any, channels_last: Any, given: str) -> None:
-    """Refuse speed options that a runtime chosen elsewhere (``given``) would silently ignore.
-
-    Raises:
-        DeviceError: a value of the wrong kind (as :meth:`Runtime.create` would).
-        ConfigError: a value that disagrees with the runtime's.
-    """
-    if not isinstance(compile, bool):
-        raise DeviceError(f"compile must be True or False, got {compile!r}")
-    if channels_last != "auto" and not isinstance(channels_last, bool):
-        raise DeviceError(f"channels_last must be 'auto', True or False, got {channels_last!r}")
-    if compile and not runtime.compile:
-        raise ConfigError(f"compile=True does not apply to the {given} you passed, whose runtime has compile=False; "
-                          "build its runtime with Runtime.create(compile=True), or pass the family name instead")
-    if channels_last != "auto" and channels_last != runtime.channels_last:
-        raise ConfigError(f"channels_last={channels_last} disagrees with the {given} you passed (its runtime has "
-                          f"channels_last={runtime.channels_last}); build its runtime with "
-                          f"Runtime.create(channels_last={channels_last}), or leave channels_last='auto'")
+__all__ = ["DataLike", "build_model", "load_data", "load_model", "load_weights", "resume", "studio", "train"]
 
 
 def train(
@@ -147,7 +84,7 @@ def train(
     if device is None and dist_info is not None:  # under torchrun: this rank's GPU (or the CPU)
         device = distributed.device_for(dist_info)
     if isinstance(model, GenerativeModel):
-        _check_runtime_options(model.runtime, compile=compile, channels_last=channels_last, given="built model")
+        check_runtime_options(model.runtime, compile=compile, channels_last=channels_last, given="built model")
         built = model
     else:
         cls = get_registry().get_model(model) if isinstance(model, str) else model
@@ -163,49 +100,6 @@ def train(
     if start:
         run.start()
     return run
-
-
-def load_model(checkpoint: str | os.PathLike, *, device: str | None = None) -> GenerativeModel:
-    """Load a trained model from a checkpoint (or a run directory's newest one), ready to sample."""
-    path = ckpt.resolve_checkpoint(checkpoint)
-    tensors, state = ckpt.read_checkpoint(path)
-    with _damaged_state(path):
-        cls = _model_class(state, path)
-        cfg = cls.Config.from_dict(state["config"])
-        runtime = Runtime.create(device=device, seed=cfg.seed)
-        model = cls(cfg, data_spec=DataSpec.from_dict(state["data"]["spec"]), runtime=runtime)
-        try:
-            model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-        except RuntimeError as exc:
-            raise _misfit(path, state, exc) from None
-    model.eval()
-    return model
-
-
-def load_weights(
-    model: GenerativeModel, path: str | os.PathLike, *, allow_pickle: bool = False, strict: bool = True
-) -> GenerativeModel:
-    """Load a ``state_dict`` file into a model you built (for weights from elsewhere).
-
-    ``path`` is a safetensors file, or a genwidgets checkpoint (its ``model.*`` tensors). A
-    pickle-based file (``torch.save``: ``.pt``, ``.pth``, ...) is refused unless ``allow_pickle``
-    is True, and even then is read with ``torch.load(weights_only=True)``, which cannot run code
-    or build arbitrary objects. Only allow it for files you trust.
-
-    Raises:
-        CheckpointError: the file is missing, corrupt, refused, or its tensors do not fit the model.
-    """
-    p = Path(path)
-    if p.is_dir():
-        tensors, _ = ckpt.read_checkpoint(ckpt.resolve_checkpoint(p))
-        tensors = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    else:
-        tensors = ckpt.load_tensor_file(p, allow_pickle=allow_pickle)
-    try:
-        model.load_state_dict(tensors, strict=strict)
-    except RuntimeError as exc:
-        raise CheckpointError(f"the weights in {p} do not fit model {model.name!r}: {exc}") from None
-    return model
 
 
 def resume(
@@ -234,7 +128,7 @@ def resume(
     path = ckpt.resolve_checkpoint(checkpoint)
     tensors, state = ckpt.read_checkpoint(path)
     runtime_options = {"compile": compile, "channels_last": channels_last}
-    with _damaged_state(path):
+    with damaged_state(path):
         total = steps if steps is not None else state["run"]["steps"]
         if start and isinstance(total, int) and int(state["step"]) >= total:  # before anything is built or written
             raise steps_reached_error(path, int(state["step"]), total, option="steps={}")
@@ -258,14 +152,14 @@ def steps_reached_error(path: str | os.PathLike, done: int, total: int, *, optio
 def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *, data: DataLike | None,
             steps: int | None, out: str | os.PathLike | None, device: str | None,
             runtime_options: Mapping[str, Any], **run_options: Any) -> Run:
-    cls = _model_class(state, path)
+    cls = model_class(state, path)
     source = state["data"]
     if data is None:
         if source.get("name") in (None, "data"):
             raise ConfigError(f"checkpoint {path} was trained on user data; pass it again with data=...")
         dataset = load_data(source["name"], **source.get("options", {}))
         if source.get("split"):  # trained on a train/test part: resume on the same part
-            from .metrics.splits import rebuild_split
+            from .data.splits import rebuild_split
 
             dataset = rebuild_split(dataset, source["split"])
     else:
@@ -285,7 +179,7 @@ def _resume(path: Path, tensors: Mapping[str, Any], state: Mapping[str, Any], *,
     try:
         run.load_state(tensors, state)
     except (RuntimeError, KeyError, ValueError) as exc:
-        raise _misfit(path, state, exc) from None
+        raise misfit(path, state, exc) from None
     if loose:
         raise ConfigError(f"checkpoint {path} is not inside a run folder (…/checkpoints/step-N); pass out= (CLI: "
                           "--out) to say where the resumed run writes its checkpoints")
@@ -307,34 +201,43 @@ def _check_same_spec(path: Path, source: Mapping[str, Any], dataset: GenData) ->
         "same shape), or train a new model on this data")
 
 
-@contextlib.contextmanager
-def _damaged_state(path: Path) -> Iterator[None]:
-    """Turn a missing or mistyped field of a checkpoint's state.json into a CheckpointError naming the file."""
-    try:
-        yield
-    except GenwidgetsError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise CheckpointError(
-            f"checkpoint file {path / ckpt.STATE_FILE} is damaged or from an incompatible version "
-            f"({type(exc).__name__}: {exc}); use another checkpoint of the run (genwidgets keeps several) or "
-            "the genwidgets version that wrote it") from None
+def studio(model: str | type[GenerativeModel] | GenerativeModel | Run | LaunchedRun, data: Any = None, *,
+           explorer: bool = True, heatmap: bool = True, plugin_panels: bool = True,
+           explorer_options: dict[str, Any] | None = None, processes: int | None = None,
+           **train_options: Any) -> Studio:
+    """Train ``model`` on ``data`` (or watch an existing Run) with every widget that fits it.
 
+    Args:
+        model: A registered family name (``"dcgan"``), a model class, a built model, or a
+            :class:`Run` or :class:`~genwidgets.launcher.LaunchedRun` (then ``data`` and
+            ``train_options`` are not used).
+        data: What to train on (see :func:`genwidgets.load_data`); default ``"mnist"`` for
+            families that take images, ``"ring"`` for the others.
+        explorer: Set False to leave the latent explorer out.
+        heatmap: Set False to leave the discriminator heatmap out.
+        plugin_panels: Set False to leave out panels that plugins registered for the model.
+        explorer_options: Keyword arguments for the :class:`~genwidgets.widgets.LatentExplorer`.
+        processes: Train in this many torchrun worker processes outside the kernel (see
+            :func:`genwidgets.launch`; ``model`` must then be a registered name); None trains in
+            the kernel.
+        **train_options: ``steps``, ``preset``, ``config``, ``out``, ``log_every``, ... (see
+            :func:`genwidgets.train`).
+    """
+    from .launcher import LaunchedRun, launch
+    from .widgets.studio import Studio
 
-def _misfit(path: Path, state: Mapping[str, Any], exc: BaseException) -> Exception:
-    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-    return CheckpointError(
-        f"checkpoint {path} does not fit model {state.get('model')!r} with its saved config and data: {detail}. "
-        "It was written by another model family or version, or edited; load it with the genwidgets and plugin "
-        "versions that wrote it (state.json names them), or pass the data it was trained on")
-
-
-def _model_class(state: Mapping[str, Any], path: Path) -> type[GenerativeModel]:
-    try:
-        return get_registry().get_model(state["model"])
-    except PluginError as exc:
-        plugin = state.get("plugin")
-        raise PluginError(
-            f"checkpoint {path} needs model {state['model']!r}"
-            + (f" from plugin {plugin!r}" if plugin else "") + f", which is not installed: {exc}"
-        ) from None
+    if isinstance(model, (Run, LaunchedRun)):
+        if data is not None or train_options:
+            raise TypeError("studio(run) watches an existing run; data and training options belong to "
+                            "genwidgets.train(...)")
+        run = model
+    else:
+        if data is None:
+            if isinstance(model, GenerativeModel):
+                raise TypeError("studio(model) needs the data to train it on: studio(model, data=...)")
+            cls = get_registry().get_model(model) if isinstance(model, str) else model
+            data = "mnist" if "images" in cls.data_kinds else "ring"
+        run = (train(model, data, **train_options) if processes is None
+               else launch(model, data, processes=processes, **train_options))
+    return Studio(run, explorer=explorer, heatmap=heatmap, plugin_panels=plugin_panels,
+                  explorer_options=explorer_options)

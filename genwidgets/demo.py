@@ -165,8 +165,8 @@ def run_headless(out: str | os.PathLike, *, model: str = "dcgan", data: str = "m
     encode) to ``out/figures``. ``follow(run)`` is called while the run trains (the CLI shows a
     progress bar there). Returns a JSON-ready summary.
     """
+    from .api import studio
     from .cli_outputs import write_final_figures
-    from .widgets.studio import studio
 
     out = Path(out)
     train_options = {"log_every": 10, "sample_every": 250, "checkpoint_every": 500, **train_options}

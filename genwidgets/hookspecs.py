@@ -123,8 +123,11 @@ def on_train_event(run: Run, event: Event) -> None:
 
     Called from a delivery thread of the run's event bus, never from the training loop, so a
     slow logger delays only itself. ``event.kind`` is one of ``"state"``, ``"metrics"``,
-    ``"samples"``, ``"checkpoint"``, ``"error"``, ``"hparams"``; see
-    :class:`genwidgets.runtime.events.Event`. Exceptions are logged and do not stop the run.
+    ``"samples"``, ``"checkpoint"``, ``"error"``, ``"hparams"``, ``"warning"``; see
+    :class:`genwidgets.runtime.events.Event`. As with any pluggy hook, an implementation may take
+    only the arguments it needs (``def on_train_event(event): ...``). Each plugin is called on its
+    own: an exception is kept in the plugin's errors and published once per kind on the run as a
+    ``warning`` event (which this hook then also receives); it never stops the run or other plugins.
     """
 
 

@@ -22,8 +22,8 @@ from torch import nn
 
 from .config import ModelConfig
 from .data.base import Batch, DataSpec
+from .device import Runtime
 from .errors import CapabilityError, ConfigError, DataError
-from .runtime.runtime import Runtime
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,6 @@ import re
 import sys
 import threading
 import traceback
-import weakref
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
@@ -157,9 +156,9 @@ class Registry:
         self._loaded = False
         self._lock = threading.RLock()
         self._undo_trace: Callable[[], None] | None = None
-        # Which plugin failures each run has been warned of (see _warn_run).
-        self._warned: weakref.WeakKeyDictionary[Any, set[tuple[Any, ...]]] = weakref.WeakKeyDictionary()
-        self._warned_lock = threading.Lock()
+        # emit_event's pluggy subset callers, one per plugin, for the plugin set in the key.
+        self._event_callers_key: frozenset[int] | None = None
+        self._event_callers_cache: list[tuple[str, Callable[..., Any]]] = []
 
     # ---- discovery ---------------------------------------------------------------------
     def load(self) -> Registry:
@@ -443,40 +442,43 @@ class Registry:
                 out.append(entry)
         return out
 
-    def emit_event(self, run: Any, event: Any) -> None:
-        """Call every plugin's ``on_train_event`` hook, isolating each plugin's failures.
+    def emit_event(self, run: Any, event: Any) -> list[tuple[str, Exception]]:
+        """Call every plugin's ``on_train_event`` hook through pluggy, isolating each plugin's failures.
 
-        A failing hook (a logger on a full disk, say) never stops the run or the other plugins,
-        and is never silent: its first failure on a run, and the first of each new kind of
-        failure after that, is published on the run as a ``warning`` event, which the training
-        panel and the command line show. Every failure is also kept in the plugin's ``errors``.
+        Each plugin's implementations are called through their own pluggy subset caller (as the
+        registration hooks are), so pluggy passes an implementation only the arguments it names
+        (``def on_train_event(event)`` is valid), runs the plugin's hook wrappers, and traces the
+        call under ``GENWIDGETS_TRACE_PLUGINS``; one plugin's exception never stops the others.
+
+        Returns:
+            ``(plugin name, exception)`` for each plugin whose hook raised; every failure is also
+            kept in the plugin's ``errors``. The run (:mod:`genwidgets.runtime.plugin_events`)
+            reports them as ``warning`` events.
         """
-        for impl in self.pm.hook.on_train_event.get_hookimpls():
+        failures: list[tuple[str, Exception]] = []
+        for name, caller in self._event_callers():
             try:
-                impl.function(run=run, event=event)
-            except Exception as exc:  # noqa: BLE001
-                message = f"on_train_event raised {type(exc).__name__}: {exc}"
-                record = self.plugins.get(impl.plugin_name)
+                caller(run=run, event=event)
+            except Exception as exc:  # noqa: BLE001 - isolate the plugin, keep everything else
+                record = self.plugins.get(name)
                 if record is not None and len(record.errors) < 100:
-                    record.errors.append(message)
-                if event.kind != "warning":  # a warning about a warning would loop
-                    self._warn_run(run, event, impl.plugin_name, exc)
+                    record.errors.append(f"on_train_event raised {type(exc).__name__}: {exc}")
+                failures.append((name, exc))
+        return failures
 
-    def _warn_run(self, run: Any, event: Any, plugin: str, exc: Exception) -> None:
-        """Publish a plugin's failure on ``run`` as a warning event, once per plugin and kind of error."""
-        from .runtime.events import Event
-
-        key = (plugin, type(exc).__name__, getattr(exc, "errno", None))
-        with self._warned_lock:
-            seen = self._warned.setdefault(run, set())
-            if key in seen:
-                return
-            seen.add(key)
-        events = getattr(run, "events", None)
-        if events is not None:
-            events.publish(Event("warning", event.step, {
-                "message": f"plugin {plugin!r} failed on a {event.kind} event at step {event.step} and skipped it: "
-                           f"{type(exc).__name__}: {exc}", "plugin": plugin}))
+    def _event_callers(self) -> list[tuple[str, Callable[..., Any]]]:
+        """One pluggy subset caller of ``on_train_event`` per plugin that implements it (cached per plugin set)."""
+        plugins = self.pm.get_plugins()
+        key = frozenset(id(p) for p in plugins)
+        with self._lock:
+            if self._event_callers_key != key:
+                owners = {impl.plugin_name: impl.plugin for impl in self.pm.hook.on_train_event.get_hookimpls()}
+                self._event_callers_cache = [
+                    (name, self.pm.subset_hook_caller("on_train_event",
+                                                      remove_plugins=[p for p in plugins if p is not owner]))
+                    for name, owner in owners.items()]
+                self._event_callers_key = key
+            return self._event_callers_cache
 
     def has_event_hooks(self) -> bool:
         """True if any plugin implements ``on_train_event``."""

@@ -32,7 +32,7 @@ This notebook trains small MLP models for a couple of thousand steps so that it 
 minute on a CPU; train longer (or drop the `config` overrides) for crisper latent spaces."""),
     ("code", """\
 import genwidgets as gw
-from genwidgets.metrics.splits import train_test_split
+from genwidgets.data.splits import train_test_split
 from genwidgets.widgets import LatentExplorer
 
 SMALL = {"latent_dim": 8, "architecture": "mlp", "hidden": (256,)}

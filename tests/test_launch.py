@@ -255,7 +255,7 @@ def test_channel_round_trips_arrays_and_bytes_and_refuses_a_wrong_token() -> Non
 @pytest.mark.slow
 def test_launched_workers_train_on_the_train_part_they_were_given(tmp_path: Path) -> None:
     """Protects: a train/test part reaches the workers as a recipe (name + split), and checkpoints record it."""
-    from genwidgets.metrics.splits import train_test_split
+    from genwidgets.data.splits import train_test_split
 
     train, _ = train_test_split(gw.load_data("ring"))
     run = gw.launch("gan", data=train, processes=2, preset="tiny", steps=4, out=tmp_path, log_every=2)

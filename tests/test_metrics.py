@@ -26,7 +26,7 @@ from genwidgets.metrics.features import ClassifierFeatures, extract_features
 from genwidgets.metrics.fid import fid_from_features, fid_kid, image_fid, kid_from_features
 from genwidgets.metrics.likelihood import LatentVariableModel, has_posterior, iw_log_likelihood, likelihood_metrics
 from genwidgets.metrics.precision_recall import knn_radii, precision_recall
-from genwidgets.metrics.splits import SubsetData, disjoint_indices, train_test_split
+from genwidgets.data.splits import SubsetData, disjoint_indices, train_test_split
 from genwidgets.metrics.toys import mode_metrics
 from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime

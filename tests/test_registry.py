@@ -153,3 +153,90 @@ def test_list_api_is_json_ready():
     out = json.dumps({"plugins": genwidgets.list_plugins(), "models": genwidgets.list_models(),
                       "datasets": genwidgets.list_datasets()})
     assert '"dcgan"' in out and '"mnist"' in out
+
+
+def _event_plugin(seen: list, *, fail: bool = False) -> object:
+    """A plugin object whose on_train_event takes only ``event`` (valid in pluggy)."""
+    from genwidgets import hookimpl
+
+    class Plugin:
+        @hookimpl
+        def on_train_event(self, event):
+            seen.append(event.kind)
+            if fail:
+                raise OSError(28, "No space left on device")
+
+    return Plugin()
+
+
+def test_emit_event_dispatches_through_pluggy_to_a_partial_argument_hook_and_isolates_failures():
+    from genwidgets.runtime.events import Event
+
+    reg = Registry()
+    reg.load()
+    seen_ok, seen_bad = [], []
+    reg.add_plugin(_event_plugin(seen_bad, fail=True), name="full-disk")
+    reg.add_plugin(_event_plugin(seen_ok), name="partial")
+    failures = reg.emit_event(run=None, event=Event("metrics", 10, {"values": {}}))
+    assert seen_ok == ["metrics"] and seen_bad == ["metrics"]  # the failure did not stop the other plugin
+    assert [(name, type(exc).__name__) for name, exc in failures] == [("full-disk", "OSError")]
+    assert _record(reg, "full-disk").errors == ["on_train_event raised OSError: [Errno 28] No space left on device"]
+    assert _record(reg, "partial").errors == []
+
+
+def test_emit_event_runs_a_plugins_hook_wrapper_and_is_traced(capsys):
+    from genwidgets import hookimpl
+    from genwidgets.runtime.events import Event
+
+    calls: list[str] = []
+
+    class Wrapped:
+        @hookimpl
+        def on_train_event(self, event):
+            calls.append(f"hook {event.kind}")
+
+        @hookimpl(wrapper=True, specname="on_train_event")
+        def around(self, event):
+            calls.append(f"before {event.kind}")
+            result = yield
+            calls.append(f"after {event.kind}")
+            return result
+
+    reg = Registry()
+    reg.load()
+    reg.add_plugin(Wrapped(), name="wrapped")
+    reg.enable_tracing()
+    reg.emit_event(run=None, event=Event("samples", 3, {}))
+    assert calls == ["before samples", "hook samples", "after samples"]
+    assert "genwidgets trace: on_train_event(run, event)" in capsys.readouterr().err
+
+
+def test_a_run_feeds_a_partial_argument_plugin_and_reports_a_failing_one_once(install_plugin, tmp_path):
+    log = tmp_path / "kinds.txt"
+    install_plugin("gw-partial", "gw_partial", f'''
+        from genwidgets import hookimpl
+        @hookimpl
+        def on_train_event(event):
+            with open({str(log)!r}, "a") as fh:
+                fh.write(event.kind + " " + str(event.data.get("message", "")).replace("\\n", " ") + "\\n")
+    ''')
+    install_plugin("gw-broken", "gw_broken", '''
+        from genwidgets import hookimpl
+        @hookimpl
+        def on_train_event(run, event):
+            raise RuntimeError("logger is down")
+    ''')
+    genwidgets.reset_registry()
+    try:
+        run = genwidgets.train("vae", data="ring", preset="tiny", steps=20, log_every=10, sample_every=20,
+                               checkpoint_every=None)
+        run.wait()
+        lines = log.read_text().splitlines()
+        kinds = [line.split(" ", 1)[0] for line in lines]
+        assert kinds.count("metrics") == 2 and "samples" in kinds and kinds[-1] == "state"
+        warned = [line for line in lines if line.startswith("warning ")]
+        assert len(warned) == 1 and "plugin 'gw-broken' failed" in warned[0] and "logger is down" in warned[0]
+        broken = {p.name: p for p in genwidgets.get_registry().list_plugins()}["gw-broken"]
+        assert len(broken.errors) >= 4 and set(broken.errors) == {"on_train_event raised RuntimeError: logger is down"}
+    finally:
+        genwidgets.reset_registry()

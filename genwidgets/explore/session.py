@@ -188,6 +188,6 @@ def _resolve_data(data: Any, view: ModelView) -> GenData | None:
         return getattr(view.run, "data", None) if view.live else None
     if isinstance(data, GenData):
         return data
-    from ..api import load_data
+    from ..runtime.loading import load_data
 
     return load_data(data)

@@ -1,6 +1,6 @@
 """Measured quality of generative models: one small module per job.
 
-* :mod:`.splits` — the fixed train / held-out split (:func:`train_test_split`).
+* the fixed train / held-out split (:func:`train_test_split`) lives in :mod:`genwidgets.data.splits`.
 * :mod:`.classifier` — the cached CNN whose features stand in for Inception (:func:`get_classifier`).
 * :mod:`.features`, :mod:`.fid` — FID (Heusel et al. 2017) and KID (Bińkowski et al. 2018) via torchmetrics,
   always with the real-vs-real floor (:func:`fid_kid`).
@@ -24,13 +24,13 @@ from .._lazy import lazy_exports
 from .evaluate import evaluate
 
 if TYPE_CHECKING:
+    from ..data.splits import SubsetData, train_test_split
     from .classifier import ClassifierRecipe, ImageClassifier, get_classifier
     from .disentanglement import factor_vae_score, mig, mig_score
     from .features import ClassifierFeatures
     from .fid import fid_from_features, fid_kid, image_fid, kid_from_features
     from .likelihood import LatentVariableModel, elbo, iw_log_likelihood, likelihood_metrics
     from .precision_recall import precision_recall
-    from .splits import SubsetData, train_test_split
     from .toys import mode_metrics
 
 _HOMES: dict[str, str] = {
@@ -41,7 +41,7 @@ _HOMES: dict[str, str] = {
     "LatentVariableModel": ".likelihood", "elbo": ".likelihood", "iw_log_likelihood": ".likelihood",
     "likelihood_metrics": ".likelihood",
     "precision_recall": ".precision_recall",
-    "SubsetData": ".splits", "train_test_split": ".splits",
+    "SubsetData": "..data.splits", "train_test_split": "..data.splits",
     "mode_metrics": ".toys",
 }
 

@@ -1,7 +1,7 @@
 """A small CNN trained on the embedded data: the feature space of FID/KID/P&R and the judge of labels.
 
 No Inception weights can be downloaded, so image metrics use a classifier trained here,
-reproducibly, on the *train* part of :func:`~genwidgets.metrics.splits.train_test_split`
+reproducibly, on the *train* part of :func:`~genwidgets.data.splits.train_test_split`
 (the idea of a domain classifier's features for FID is Heusel et al. 2017's metric computed in
 another network's space; the "classifier accuracy on samples" for conditional models follows
 Odena et al. 2017 and Shmelkov et al. 2018, "How good is my GAN?").
@@ -32,8 +32,8 @@ from torch import nn
 
 from ..data.base import DataSpec, GenData
 from ..data.cache import cache_dir, write_atomic
+from ..data.splits import SPLIT_SEED, TEST_FRACTION, train_test_split
 from ..errors import DataError
-from .splits import SPLIT_SEED, TEST_FRACTION, train_test_split
 
 #: Bump when the network or the training loop changes in a way the recipe does not capture.
 CLASSIFIER_VERSION = 2
@@ -56,7 +56,7 @@ class ClassifierRecipe:
         width: Channels of the first conv block (the second has twice as many).
         features: Size of the feature layer (the space FID/KID/P&R are measured in).
         seed: Seed of the initialisation and of the batch order.
-        test_fraction: Held-out fraction of the split (see :mod:`~genwidgets.metrics.splits`).
+        test_fraction: Held-out fraction of the split (see :mod:`~genwidgets.data.splits`).
         split_seed: Seed of the split.
         max_train: At most this many train examples are used (large sets such as dSprites).
         max_test: At most this many held-out examples are scored for the reported accuracy.

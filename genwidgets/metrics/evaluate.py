@@ -37,13 +37,13 @@ from typing import Any
 import torch
 
 from ..data.base import GenData
+from ..data.splits import SPLIT_SEED, TEST_FRACTION, disjoint_indices, train_test_split
 from ..errors import ConfigError, DataError
 from ..model import GenerativeModel
 from .classifier import ClassifierRecipe, get_classifier
 from .disentanglement import factor_vae_score, has_factors, mig_score
 from .features import ClassifierFeatures, extract_features
 from .likelihood import has_posterior, likelihood_metrics
-from .splits import SPLIT_SEED, TEST_FRACTION, disjoint_indices, train_test_split
 from .toys import DEFAULT_SAMPLES, mode_metrics
 
 #: Every metric group, in the order they run.
@@ -167,7 +167,7 @@ def likelihood_group(
     _, test = train_test_split(data)
     result = likelihood_metrics(model, test, n=n, k=iw_samples, seed=seed)
     result["split"] = (f"held-out: the last {TEST_FRACTION:.0%} ({len(test)}) of {data.name} in the order of "
-                       f"genwidgets.metrics.splits.train_test_split (seed {SPLIT_SEED}); held out only if the "
+                       f"genwidgets.data.splits.train_test_split (seed {SPLIT_SEED}); held out only if the "
                        "model was trained on the train part")
     return result
 
@@ -219,8 +219,8 @@ def _json_ready(value: Any) -> Any:
 
 
 def _data_from_checkpoint(path: Path) -> GenData:
-    from ..api import load_data
     from ..runtime.checkpoint import STATE_FILE
+    from ..runtime.loading import load_data
 
     state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
     source = state.get("data", {})
@@ -262,8 +262,8 @@ def evaluate(
         ``skipped`` (group -> reason), ``failed`` (plugin metric -> error naming its plugin),
         ``providers`` (plugin metric -> plugin name) and ``seconds`` (group -> wall time).
     """
-    from ..api import load_data, load_model
     from ..runtime.checkpoint import resolve_checkpoint
+    from ..runtime.loading import load_data, load_model
 
     checkpoint = None
     if isinstance(checkpoint_or_model, GenerativeModel):

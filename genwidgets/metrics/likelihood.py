@@ -128,7 +128,7 @@ def likelihood_metrics(
     """Negative ELBO and importance-weighted NLL (nats per example) of ``model`` on ``data``.
 
     ``data`` should be held-out examples (e.g. the ``test`` part of
-    :func:`~genwidgets.metrics.splits.train_test_split`). The first ``n`` examples (all if None) are
+    :func:`~genwidgets.data.splits.train_test_split`). The first ``n`` examples (all if None) are
     scored; z draws use a generator seeded with ``seed`` in a forked RNG state. The model is put in
     eval mode for the duration (:meth:`GenerativeModel.evaluating` where it exists).
 

@@ -1,5 +1,5 @@
 """The shared PyTorch runtime: device, precision, seeds, threads, events, checkpoints, runs."""
 
-from .runtime import Runtime, available_devices, select_device
+from ..device import Runtime, available_devices, select_device
 
 __all__ = ["Runtime", "available_devices", "select_device"]

@@ -27,14 +27,16 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..data.base import GenData
+from ..device.host_allocator import tune_host_allocator
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RunError
 from ..images import to_uint8
+from ..notebook_display import panel_bundle
 from . import checkpoint as ckpt
 from . import distributed
 from .events import Event, EventBus, Subscription
 from .history import MetricHistory
-from .host_allocator import tune_host_allocator
 from .metric_sums import MetricSums
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
@@ -219,7 +221,10 @@ class Run:
 
         registry = get_registry()
         if registry.has_event_hooks():
-            self._plugin_sub = self.events.subscribe(lambda ev: registry.emit_event(self, ev), max_queue=4096)
+            from .plugin_events import PluginEventForwarder
+
+            self._plugin_sub = self.events.subscribe(PluginEventForwarder(self, self.events, registry),
+                                                     max_queue=4096)
 
     # ---- control --------------------------------------------------------------------------
     def start(self) -> Run:
@@ -558,7 +563,6 @@ class Run:
         tensors.update(rng_t)
         sampler_t, sampler_meta = self.sampler.state_dict()
         tensors.update(sampler_t)
-        from .. import __version__
         from ..registry import get_registry
 
         try:
@@ -715,21 +719,3 @@ def _same_path(a: Path, b: Path) -> bool:
 
 def _step_of(checkpoint: Path) -> int:
     return int(checkpoint.name.split("-", 1)[1])
-
-
-def panel_bundle(run: Any, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
-    """A run's display bundle in a Jupyter kernel: its live TrainingPanel (one per run); None elsewhere."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
-        return None  # a terminal: plain repr, no widget
-    from ..widgets import TrainingPanel
-
-    panel = run._display_panel
-    if panel is None or panel.closed:
-        panel = run._display_panel = TrainingPanel(run)
-    data, metadata = panel._repr_mimebundle_(include=include, exclude=exclude)
-    return {**data, "text/plain": repr(run)}, metadata

@@ -38,9 +38,9 @@ import torch
 
 from ..config import ModelConfig
 from ..data.base import Batch, DataSpec, GenData
+from ..device import Runtime
 from ..errors import CapabilityError, ConfigError, DataError
 from ..model import VERB_FLAGS, GenerativeModel, check_model_class
-from ..runtime.runtime import Runtime
 
 #: Registered data set used for each data kind: small, real and labelled (so conditional families fit).
 CONTRACT_DATA: Mapping[str, str] = {"images": "digits", "points": "ring"}

@@ -173,7 +173,7 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         if self.run is not None:
             data = self.run.data
         elif data is not None and not hasattr(data, "examples"):
-            from ..api import load_data
+            from ..runtime.loading import load_data
 
             data = load_data(data)
         if data is None:

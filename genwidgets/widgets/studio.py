@@ -22,7 +22,6 @@ from typing import Any
 import ipywidgets
 
 from ..model import GenerativeModel
-from ..runtime.launched import LaunchedRun
 from ..runtime.run import Run
 
 log = logging.getLogger(__name__)
@@ -127,49 +126,6 @@ class Studio:
 
     def __repr__(self) -> str:
         return f"<Studio {self.run!r}: {', '.join(self.widgets)}>"
-
-
-def studio(model: str | type[GenerativeModel] | GenerativeModel | Run | LaunchedRun, data: Any = None, *,
-           explorer: bool = True, heatmap: bool = True, plugin_panels: bool = True,
-           explorer_options: dict[str, Any] | None = None, processes: int | None = None,
-           **train_options: Any) -> Studio:
-    """Train ``model`` on ``data`` (or watch an existing Run) with every widget that fits it.
-
-    Args:
-        model: A registered family name (``"dcgan"``), a model class, a built model, or a
-            :class:`Run` or :class:`~genwidgets.runtime.launched.LaunchedRun` (then ``data`` and
-            ``train_options`` are not used).
-        data: What to train on (see :func:`genwidgets.load_data`); default ``"mnist"`` for
-            families that take images, ``"ring"`` for the others.
-        explorer: Set False to leave the latent explorer out.
-        heatmap: Set False to leave the discriminator heatmap out.
-        plugin_panels: Set False to leave out panels that plugins registered for the model.
-        explorer_options: Keyword arguments for the :class:`~genwidgets.widgets.LatentExplorer`.
-        processes: Train in this many torchrun worker processes outside the kernel (see
-            :func:`genwidgets.launch`; ``model`` must then be a registered name); None trains in
-            the kernel.
-        **train_options: ``steps``, ``preset``, ``config``, ``out``, ``log_every``, ... (see
-            :func:`genwidgets.train`).
-    """
-    from ..api import train
-    from ..registry import get_registry
-    from ..runtime.launched import launch
-
-    if isinstance(model, (Run, LaunchedRun)):
-        if data is not None or train_options:
-            raise TypeError("studio(run) watches an existing run; data and training options belong to "
-                            "genwidgets.train(...)")
-        run = model
-    else:
-        if data is None:
-            if isinstance(model, GenerativeModel):
-                raise TypeError("studio(model) needs the data to train it on: studio(model, data=...)")
-            cls = get_registry().get_model(model) if isinstance(model, str) else model
-            data = "mnist" if "images" in cls.data_kinds else "ring"
-        run = (train(model, data, **train_options) if processes is None
-               else launch(model, data, processes=processes, **train_options))
-    return Studio(run, explorer=explorer, heatmap=heatmap, plugin_panels=plugin_panels,
-                  explorer_options=explorer_options)
 
 
 def _plugin_panels(model_cls: type[GenerativeModel]) -> list[Any]:

@@ -1,6 +1,6 @@
 """The program ``torchrun`` starts for a notebook-launched run (:func:`genwidgets.launch`).
 
-    python -m torch.distributed.run --standalone --nproc_per_node=N -m genwidgets.runtime.worker SPEC.json
+    python -m torch.distributed.run --standalone --nproc_per_node=N -m genwidgets.launcher.worker SPEC.json
 
 Every rank builds the same :class:`~genwidgets.runtime.run.Run` from the JSON spec (DDP is set up
 by the Run itself, see :mod:`.distributed`). Rank 0 connects back to the kernel over the local
@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import GenwidgetsError
-from . import channel, distributed
-from .checkpoint import read_checkpoint
-from .events import Event
-from .run import Run
+from ..runtime import channel, distributed
+from ..runtime.checkpoint import read_checkpoint
+from ..runtime.events import Event
+from ..runtime.run import Run
 
 _WEIGHT_EVENTS = ("samples",)
 _FINAL_STATES = ("paused", "stopped", "finished", "failed")
@@ -42,7 +42,7 @@ def build_run(spec: dict[str, Any]) -> Run:
     labels = None
     if isinstance(data, dict) and "split" in data:
         from ..api import load_data
-        from ..metrics.splits import rebuild_split
+        from ..data.splits import rebuild_split
 
         data = rebuild_split(load_data(data["name"], **data.get("options", {})), data["split"])
     elif isinstance(data, dict) and "npz" in data:
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one rank of a launched run; returns the exit status (see :func:`run_and_exit`)."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m genwidgets.runtime.worker SPEC.json (started by genwidgets.launch)", file=sys.stderr)
+        print("usage: python -m genwidgets.launcher.worker SPEC.json (started by genwidgets.launch)", file=sys.stderr)
         return 2
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # the kernel asks for stacks before it kills
     spec = json.loads(Path(args[0]).read_text())
@@ -177,7 +177,7 @@ def run_and_exit() -> None:
     threads waiting), so the worker keeps them alive and exits with ``os._exit``.
     """
     code = main()
-    from .shutdown import close_all
+    from ..runtime.shutdown import close_all
 
     close_all()
     sys.stdout.flush()

@@ -1,7 +1,7 @@
 """Training in torchrun worker processes, driven and watched from the notebook kernel.
 
 ``genwidgets.launch("dcgan", data="mnist", processes=2)`` starts torchrun
-(``--nproc_per_node=2 -m genwidgets.runtime.worker``, every socket on 127.0.0.1: see
+(``--nproc_per_node=2 -m genwidgets.launcher.worker``, every socket on 127.0.0.1: see
 :func:`torchrun_command`) outside the kernel and returns a :class:`LaunchedRun`. Rank 0 connects back over a local,
 token-checked channel (:mod:`.channel`) and streams its events; the LaunchedRun republishes them
 on its own event bus and keeps the same attributes a :class:`~genwidgets.runtime.run.Run` has
@@ -38,16 +38,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, RunError
-from . import channel
-from . import checkpoint as ckpt
-from .events import Event, EventBus, Subscription
-from .history import MetricHistory
-from .schedule import EditLog, HparamSchedule, edit_log_from_state
-from .shutdown import RUNS, close_at_exit
+from ..runtime import channel
+from ..runtime import checkpoint as ckpt
+from ..runtime.events import Event, EventBus, Subscription
+from ..runtime.history import MetricHistory
+from ..runtime.schedule import EditLog, HparamSchedule, edit_log_from_state
+from ..runtime.shutdown import RUNS, close_at_exit
 
 _ENDED = ("stopped", "finished", "failed")
 _LOOPBACK = "127.0.0.1"
-_TORCHRUN = "from genwidgets.runtime.launched import torchrun_on_loopback; torchrun_on_loopback()"
+_TORCHRUN = "from genwidgets.launcher.launched import torchrun_on_loopback; torchrun_on_loopback()"
 
 
 def torchrun_command(processes: int, target: Sequence[str]) -> list[str]:
@@ -221,7 +221,7 @@ class LaunchedRun:
         self._listener = channel.Listener()
         spec_path = self.work_dir / "spec.json"
         spec_path.write_text(json.dumps(self.spec, indent=1))
-        command = torchrun_command(self.processes, ["-m", "genwidgets.runtime.worker", str(spec_path)])
+        command = torchrun_command(self.processes, ["-m", "genwidgets.launcher.worker", str(spec_path)])
         env = {**os.environ, **loopback_env(), **self._listener.env(), "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -513,7 +513,7 @@ class LaunchedRun:
     # ---- display --------------------------------------------------------------------------
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
         """In a Jupyter kernel, display as a live TrainingPanel (like a Run)."""
-        from .run import panel_bundle
+        from ..notebook_display import panel_bundle
 
         return panel_bundle(self, include, exclude)
 
@@ -575,13 +575,13 @@ def launch(
             live edits, applied by every worker at the same step), ... (see Run).
     """
     from ..api import build_model, load_data
-    from . import distributed
-    from .runtime import Runtime
+    from ..device import Runtime
+    from ..runtime import distributed
 
     checkpoint_tensors: dict[str, Any] = {}
     state: dict[str, Any] = {}
     if resume is not None:
-        from .checkpoint import read_checkpoint, resolve_checkpoint
+        from ..runtime.checkpoint import read_checkpoint, resolve_checkpoint
 
         resume = resolve_checkpoint(resume).resolve()
         checkpoint_tensors, state = read_checkpoint(resume)
