@@ -1,7 +1,13 @@
-"""Fixtures for real-browser tests: a Jupyter server, Debian's Chromium via Playwright, a page.
+"""Fixtures for real-browser tests: Jupyter servers, Debian's Chromium via Playwright, a page.
 
 Follows /work/shared/recipes/browser-widget-tests.md. Tests here are marked ``browser``; they
 skip when Chromium or Playwright is missing, except under ``CI=true``, where they fail instead.
+
+One JupyterLab and one Notebook 7 server serve every test of a session (of an xdist worker),
+started when a test first asks for one (``jupyter``); each test opens its own notebook in a
+fresh browser context (``open_notebook``), and that notebook's kernel is shut down after the
+test, so nothing a test started (a live training run) outlives it. Voila serves a single
+notebook that it runs itself, so its test starts its own server (``server_factory``).
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import FLAGS, build_demo_notebook
+from .helpers import FLAGS, KERNEL_READY, RUN_ALL, build_demo_notebook
 
 CHROMIUM = os.environ.get("GENWIDGETS_CHROMIUM", "/usr/bin/chromium")
+#: The notebook front ends the browser tests run in, by test id: the ``jupyter`` application each one is.
+FRONT_ENDS = {"lab": "lab", "notebook7": "notebook"}
 
 
 def _missing(reason: str) -> None:
@@ -102,16 +110,37 @@ class JupyterServer:
                 time.sleep(0.1)
         raise TimeoutError(f"jupyter {self.app} did not answer within {timeout} s")
 
-    def kernel_connection_file(self) -> Path:
+    def notebook_url(self, name: str) -> str:
+        """The page that opens notebook ``name`` (a file in the root folder) alone, with the server's token."""
+        if self.app == "lab":  # &reset: a fresh workspace, not the tabs an earlier test left open
+            return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+        return f"{self.url}/notebooks/{name}?token={self.token}"
+
+    def _sessions(self, notebook: str | None) -> list[dict]:
+        with urllib.request.urlopen(f"{self.url}/api/sessions?token={self.token}", timeout=5) as r:
+            sessions = json.load(r)
+        return [s for s in sessions if notebook is None or s.get("path") == notebook]
+
+    def kernel_connection_file(self, notebook: str | None = None) -> Path:
+        """The connection file of the kernel of ``notebook`` (of the only session when None)."""
         if self.app == "voila":  # one kernel per page; Voila has no sessions API
             files = sorted(Path(self.env["JUPYTER_RUNTIME_DIR"]).glob("kernel-*.json"), key=lambda f: f.stat().st_mtime)
             if not files:
                 raise FileNotFoundError("Voila has not started a kernel yet (open the page first)")
             return files[-1]
-        with urllib.request.urlopen(f"{self.url}/api/sessions?token={self.token}", timeout=5) as r:
-            sessions = json.load(r)
+        sessions = self._sessions(notebook)
+        if len(sessions) != 1:
+            raise LookupError(f"expected one session for {notebook or 'the server'}, found {len(sessions)}")
         kernel_id = sessions[0]["kernel"]["id"]
         return Path(self.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"
+
+    def shut_down(self, notebook: str) -> None:
+        """End ``notebook``'s sessions and their kernels (and so whatever the kernel still runs)."""
+        for session in self._sessions(notebook):
+            request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}?token={self.token}",
+                                             method="DELETE")
+            with urllib.request.urlopen(request, timeout=60):
+                pass
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -144,6 +173,7 @@ def browser(playwright_instance: object) -> Iterator[object]:
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[[str], JupyterServer]]:
+    """Start a server of its own for this test (Voila, which serves one notebook); stopped after the test."""
     servers: list[JupyterServer] = []
 
     def start(app: str, **options: object) -> JupyterServer:
@@ -156,9 +186,58 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[[str], JupyterServer]]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], JupyterServer]]:
+    """``jupyter(front_end)``: the session's one server of that front end ("lab" or "notebook7"), started once."""
+    servers: dict[str, JupyterServer] = {}
+
+    def get(front_end: str) -> JupyterServer:
+        if front_end not in servers:
+            servers[front_end] = JupyterServer(FRONT_ENDS[front_end], tmp_path_factory.mktemp(front_end))
+        return servers[front_end]
+
+    yield get
+    for server in servers.values():
+        server.stop()
+
+
 @pytest.fixture
-def page(browser: object, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A fresh page (1280x1200) that records console errors; a failing test leaves a screenshot."""
+def _opened() -> Iterator[list[tuple[JupyterServer, str]]]:
+    """The notebooks a test opened; their kernels are shut down after the test, once its page is closed."""
+    opened: list[tuple[JupyterServer, str]] = []
+    yield opened
+    for server, name in opened:
+        server.shut_down(name)
+
+
+@pytest.fixture
+def open_notebook(jupyter: Callable[[str], JupyterServer], page: object,
+                  _opened: list[tuple[JupyterServer, str]]) -> Callable[..., tuple[JupyterServer, Path]]:
+    """``open_notebook(front_end, write)``: write a notebook into the shared server's root folder
+    (``write(root)`` returns its file name), open it in ``page``, wait for its kernel, run all cells.
+
+    Returns the server and the connection file of the notebook's kernel (for :func:`helpers.kernel_eval`).
+    """
+
+    def open_(front_end: str, write: Callable[[Path], str]) -> tuple[JupyterServer, Path]:
+        server = jupyter(front_end)
+        name = write(server.root)
+        _opened.append((server, name))
+        page.goto(server.notebook_url(name))
+        page.wait_for_function(KERNEL_READY)
+        page.evaluate(RUN_ALL)
+        return server, server.kernel_connection_file(name)
+
+    return open_
+
+
+@pytest.fixture
+def page(browser: object, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         _opened: list[tuple[JupyterServer, str]]) -> Iterator[object]:
+    """A fresh page (1280x1200) that records console errors; a failing test leaves a screenshot.
+
+    It asks for ``_opened`` only to be closed (and screenshotted) before the kernels of the test's notebooks end.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 1200}, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(60_000)

@@ -1,6 +1,7 @@
 """The latent explorer in a real browser: the map renders, drags and sliders decode, paths render.
 
-Shared by the JupyterLab and Notebook 7 tests (``test_explorer_lab.py``, ``test_explorer_notebook7.py``).
+Run in JupyterLab and in Notebook 7 by ``test_explorer.py``; ``check_map_answers_a_drag`` also by the
+Voila and launch tests.
 """
 
 from __future__ import annotations

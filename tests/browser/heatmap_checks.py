@@ -63,6 +63,7 @@ live = gw.train("gan", data="ring", preset="toy2d", steps=100_000, sample_every=
 live_map = DiscriminatorHeatmap(live, resolution=64)
 live_map"""
 
+NOTEBOOK = "heatmap.ipynb"
 PLANE_W = ".gw-heatmap >> nth=0"
 GRID_W = ".gw-heatmap >> nth=1"
 LIVE_W = ".gw-heatmap >> nth=2"

@@ -8,14 +8,22 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
-from genwidgets.testing.images import TolerantPNG  # noqa: F401 - re-exported for the checks
+from genwidgets.testing.images import (
+    CHROMIUM_FLAGS,
+    TolerantPNG,  # noqa: F401 - re-exported for the checks
+)
 
 if TYPE_CHECKING:  # conftest imports this module; playwright may be missing there (the tests then skip)
     from playwright.sync_api import Locator, Page
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = CHROMIUM_FLAGS  # the flags genwidgets' own widget renderer uses (one list, not a copy)
+
+#: JS: the notebook open in JupyterLab or Notebook 7 has a connected, idle kernel (ready to run all cells).
+KERNEL_READY = """() => {
+  const sc = window.jupyterapp?.shell.currentWidget?.sessionContext, k = sc?.session?.kernel;
+  return sc?.isReady && k?.connectionStatus === 'connected' && k?.status === 'idle'; }"""
+#: JS: run every cell of the open notebook (both front ends expose the same command).
+RUN_ALL = "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
 
 SETUP = """\
 import genwidgets as gw

@@ -9,12 +9,13 @@ created from it, and that its script never ran.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
 from .explorer_checks import assert_no_console_errors
-from .test_lab import KERNEL_READY
 
 pytestmark = pytest.mark.browser
 
@@ -58,15 +59,16 @@ CELLS = (SETUP, "TrainingPanel(run)", "gw.studio(run, explorer=False)")
 NOTEBOOK = "injection.ipynb"
 
 
-def test_lab_shows_plugin_and_data_text_as_text_and_runs_none_of_it(server_factory, page: Page) -> None:
-    server = server_factory("lab")
+def write_notebook(root: Path) -> str:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nbformat.write(nb, server.root / NOTEBOOK)
-    page.goto(f"{server.url}/lab/tree/{NOTEBOOK}?token={server.token}&reset")
-    page.wait_for_function(KERNEL_READY)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    nbformat.write(nb, root / NOTEBOOK)
+    return NOTEBOOK
+
+
+def test_lab_shows_plugin_and_data_text_as_text_and_runs_none_of_it(open_notebook, page: Page) -> None:
+    open_notebook("lab", write_notebook)
 
     panel = page.locator(".gw-training-panel").first
     expect(panel).to_have_attribute("data-rendered", "true", timeout=90_000)

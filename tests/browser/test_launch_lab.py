@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect
 
 from .explorer_checks import check_map_answers_a_drag
 from .helpers import kernel_eval, relevant_errors, wait_kernel_value
-from .test_lab import KERNEL_READY
 from .test_voila import open_tab
 
 pytestmark = pytest.mark.browser
@@ -58,13 +57,8 @@ def _points(page: Page) -> int:
     return int(page.locator(".gw-training-panel").get_attribute("data-points") or 0)
 
 
-def test_lab_launched_workers_are_watched_and_stopped_from_the_browser(server_factory, page: Page) -> None:
-    server = server_factory("lab")
-    name = write_notebook(server.root)
-    page.goto(f"{server.url}/lab/tree/{name}?token={server.token}&reset")
-    page.wait_for_function(KERNEL_READY)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    connection = server.kernel_connection_file()
+def test_lab_launched_workers_are_watched_and_stopped_from_the_browser(open_notebook, page: Page) -> None:
+    _, connection = open_notebook("lab", write_notebook)
 
     # The panel of the launched run: rank 0's metrics arrive and the curves grow.
     panel = page.locator(".gw-training-panel")
