@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,13 @@ import numpy as np
 from ..errors import ConfigError, RunError
 from ..runtime import channel
 from ..runtime import checkpoint as ckpt
-from ..runtime.events import Event, EventBus, Subscription
+from ..runtime.events import Event
+from ..runtime.handle import ENDED_STATES, RunBase
 from ..runtime.history import MetricHistory
-from ..runtime.schedule import EditLog, HparamSchedule, edit_log_from_state
+from ..runtime.schedule import HparamSchedule, edit_log_from_state
 from ..runtime.shutdown import RUNS, close_at_exit
 
-_ENDED = ("stopped", "finished", "failed")
+_ENDED = ENDED_STATES
 _LOOPBACK = "127.0.0.1"
 _TORCHRUN = "from genwidgets.launcher.launched import torchrun_on_loopback; torchrun_on_loopback()"
 
@@ -126,8 +127,10 @@ class WorkerRuntime:
         return {**self.info, "processes": self.world_size}
 
 
-class LaunchedRun:
+class LaunchedRun(RunBase):
     """A run whose training happens in torchrun worker processes; see the module docstring.
+
+    A :class:`~genwidgets.runtime.handle.RunHandle`, like a Run.
 
     Build one with :func:`launch`. Attributes mirror :class:`~genwidgets.runtime.run.Run`:
     ``model`` is the kernel's CPU mirror (refreshed from rank 0), ``data`` the data as loaded in
@@ -153,32 +156,21 @@ class LaunchedRun:
         #: kernel dumps their stacks into the log and ends them (the run keeps its reported state).
         self.exit_grace = exit_grace
         self._ended_by_kernel = False
-        self.history = MetricHistory(int(options.get("history_points", 10_000)))
-        self.events = EventBus()
-        self.error: BaseException | None = None
-        self.error_message = ""
-        self.latest_metrics: dict[str, float] = {}
-        self.latest_samples: Event | None = None
-        self.last_checkpoint: Path | None = None
-        self.steps_per_sec = 0.0
-        self.train_seconds = 0.0
-        self.step_count = 0
-        #: The planned edits (as given to :func:`launch`) and those rank 0 reported applying; see Run.
+        self._state = "created"
+        self._init_run_state(history_points=int(options.get("history_points", 10_000)))
+        #: The planned edits (as given to :func:`launch`); rank 0's applied ones arrive in ``edit_log``.
         self.schedule = HparamSchedule(options.get("schedule"))
-        self.edit_log: EditLog = []
         self.weights_step = -1
         self._weights_seen = 0
         self._pauses_seen = 0
         self.pids: list[int] = []
         self.runtime = WorkerRuntime({"device": "pending"}, processes)
-        self._state = "created"
         self._cond = threading.Condition()
         self._mirror_lock = threading.RLock()
         self._process: subprocess.Popen[bytes] | None = None
         self._listener: channel.Listener | None = None
         self._conn: channel.Connection | None = None
         self._returncode: int | None = None
-        self._display_panel: Any = None
 
     # ---- state ----------------------------------------------------------------------------
     @property
@@ -195,16 +187,6 @@ class LaunchedRun:
     def returncode(self) -> int | None:
         """The exit status of torchrun once the workers have ended (None before)."""
         return self._returncode
-
-    def subscribe(self, callback: Callable[[Event], Any], *, kinds: Iterable[str] | None = None,
-                  max_queue: int = 1024) -> Subscription:
-        """Receive rank 0's events (republished here) in a delivery thread."""
-        return self.events.subscribe(callback, kinds=kinds, max_queue=max_queue)
-
-    @property
-    def hparams(self) -> dict[str, Any]:
-        """Current values of the editable hyperparameters (as rank 0 last reported them)."""
-        return {k: getattr(self.model.config, k) for k in self.model.Config.editable_fields()}
 
     @contextlib.contextmanager
     def between_steps(self) -> Iterator[None]:
@@ -312,35 +294,22 @@ class LaunchedRun:
     def wait(self, timeout: float | None = None) -> LaunchedRun:
         """Block until the workers exit; raise the run's error if it failed.
 
-        Ctrl-C (the notebook's interrupt) while waiting stops every worker cleanly, then propagates.
+        Ctrl-C (the notebook's interrupt) or SIGTERM while waiting stops every worker cleanly (a final
+        checkpoint when ``out`` is set), then KeyboardInterrupt (or ``SystemExit(143)``) propagates.
         """
         if self._process is None:
             return self
-        try:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while self._returncode is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return self
-                with self._cond:
-                    self._cond.wait_for(lambda: self._returncode is not None,
-                                        0.2 if remaining is None else min(0.2, remaining))
-        except KeyboardInterrupt:
-            self.stop(wait=True)
-            raise
-        self.events.flush(timeout=5.0)
-        if self.error is not None:
-            raise self.error
+        self._wait_for_end(lambda: self._returncode is not None, lambda: self.stop(wait=False), timeout)
+        self._raise_if_failed()
         return self
+
+    def _wait_a_little(self, seconds: float) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._returncode is not None, seconds)
 
     def set_hparams(self, **changes: Any) -> None:
         """Change live hyperparameters on every worker at its next step (validated here first)."""
-        editable = self.model.Config.editable_fields()
-        wrong = sorted(set(changes) - set(editable))
-        if wrong:
-            raise ConfigError(f"{', '.join(wrong)} cannot change during training; editable for "
-                              f"{self.model.name!r}: {', '.join(editable) or 'none'}")
-        self.model.config.replace(**changes)  # validates
+        self._check_edits(changes, {})  # rank 0 applies edits in order: each is checked on its own
         self._send("set_hparams", values=changes)
 
     def save(self, path: str | os.PathLike | None = None, *, timeout: float = 120.0) -> Path:
@@ -403,7 +372,7 @@ class LaunchedRun:
             try:
                 message = conn.receive()
             except channel.FrameError as exc:  # the channel is closed: the workers stop, as when the kernel goes
-                self.events.publish(Event("warning", self.step_count, {
+                self._publish(Event("warning", self.step_count, {
                     "message": f"closed the workers' channel, they sent a frame that could not be read: {exc}"}))
                 return
             except channel.ChannelClosed:
@@ -411,7 +380,7 @@ class LaunchedRun:
             try:
                 self._on_message(message)
             except Exception as exc:  # noqa: BLE001 - one bad message must not end the stream
-                self.events.publish(Event("warning", self.step_count, {
+                self._publish(Event("warning", self.step_count, {
                     "message": f"a message from the workers could not be read: {type(exc).__name__}: {exc}"}))
 
     def _on_message(self, message: channel.Message) -> None:
@@ -425,22 +394,12 @@ class LaunchedRun:
         event = Event(header["kind"], int(header["step"]), data, time=float(header.get("time", time.time())))
         self.train_seconds = float(header.get("train_seconds", self.train_seconds))
         self.step_count = max(self.step_count, event.step)
-        if event.kind == "metrics":
-            self.latest_metrics = dict(data["values"])
-            self.steps_per_sec = float(data.get("steps_per_sec", 0.0))
-            self.history.append(event.step, self.latest_metrics)
-        elif event.kind == "samples":
-            self.latest_samples = event
-        elif event.kind == "checkpoint":
-            self.last_checkpoint = Path(data["path"])
-        elif event.kind == "hparams":
+        if event.kind == "hparams":
             with self._mirror_lock:
                 self.model.apply_config(self.model.config.replace(**data))
-            self.edit_log.append((event.step, dict(data)))
             self.schedule.due(event.step)  # what rank 0 has applied is no longer planned
         elif event.kind == "error":
-            self.error_message = str(data.get("message", "the workers failed"))
-            self.error = RunError(self.error_message)
+            data["error"] = RunError(str(data.get("message", "the workers failed")))
         with self._cond:
             if event.kind == "state":
                 self._state = str(data["new"])
@@ -450,7 +409,7 @@ class LaunchedRun:
             timer = threading.Timer(self.exit_grace, self._end_lingering_workers)
             timer.daemon = True
             timer.start()
-        self.events.publish(event)
+        self._publish(event)
 
     def _load_weights(self, blob: bytes, step: int) -> None:
         from safetensors.torch import load
@@ -468,7 +427,7 @@ class LaunchedRun:
         if self._returncode is not None or not self.is_alive:
             return
         self._ended_by_kernel = True
-        self.events.publish(Event("warning", self.step_count, {
+        self._publish(Event("warning", self.step_count, {
             "message": f"the run {self._state} but its worker processes had not exited {self.exit_grace:g} s later; "
                        f"ending them (their stacks are in {self.log_path})"}))
         self._end_processes(0)
@@ -498,9 +457,9 @@ class LaunchedRun:
             self._cond.notify_all()
         if self._state != old:
             if self._state == "failed":
-                self.events.publish(Event("error", self.step_count, {"message": self.error_message,
+                self._publish(Event("error", self.step_count, {"message": self.error_message,
                                                                       "error": self.error, "traceback": ""}))
-            self.events.publish(Event("state", self.step_count, {"old": old, "new": self._state}))
+            self._publish(Event("state", self.step_count, {"old": old, "new": self._state}))
 
     def _log_tail(self, lines: int = 6) -> str:
         try:
@@ -510,17 +469,8 @@ class LaunchedRun:
         picked = [line for line in text if line.strip()][-lines:]
         return " | ".join(picked) + f" (full output: {self.log_path})"
 
-    # ---- display --------------------------------------------------------------------------
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
-        """In a Jupyter kernel, display as a live TrainingPanel (like a Run)."""
-        from ..notebook_display import panel_bundle
-
-        return panel_bundle(self, include, exclude)
-
-    def __repr__(self) -> str:
-        total = "∞" if self.steps is None else self.steps
-        return (f"<LaunchedRun {self.model.name} on {self.data_source.get('name')} x{self.processes} processes "
-                f"step {self.step_count}/{total} {self._state}>")
+    def _describe(self) -> str:
+        return f" x{self.processes} processes"
 
 
 def launch(

@@ -8,19 +8,20 @@ show. The registry does the pluggy dispatch (:meth:`genwidgets.registry.Registry
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..registry import Registry
-from .events import Event, EventBus
+from .events import Event
 
 
 class PluginEventForwarder:
     """The event-bus subscriber that calls the plugins' hooks for one run."""
 
-    def __init__(self, run: Any, events: EventBus, registry: Registry) -> None:
-        """Forward ``run``'s events (published on ``events``) through ``registry``."""
+    def __init__(self, run: Any, publish: Callable[[Event], Any], registry: Registry) -> None:
+        """Forward ``run``'s events through ``registry``; ``publish`` puts a warning on the run."""
         self._run = run
-        self._events = events
+        self._publish = publish
         self._registry = registry
         self._warned: set[tuple[str, str, Any]] = set()  # (plugin, error type, errno) already reported
 
@@ -33,6 +34,6 @@ class PluginEventForwarder:
             if key in self._warned:
                 continue
             self._warned.add(key)
-            self._events.publish(Event("warning", event.step, {
+            self._publish(Event("warning", event.step, {
                 "message": f"plugin {plugin!r} failed on a {event.kind} event at step {event.step} and skipped it: "
                            f"{type(exc).__name__}: {exc}", "plugin": plugin}))

@@ -16,11 +16,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,21 +31,18 @@ from ..data.base import GenData
 from ..device.host_allocator import tune_host_allocator
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RunError
 from ..images import to_uint8
-from ..notebook_display import panel_bundle
 from . import checkpoint as ckpt
 from . import distributed
-from .events import Event, EventBus, Subscription
+from .events import Event, Subscription
+from .handle import MAX_EDIT_LOG, RunBase, RunState
 from .history import MetricHistory
 from .metric_sums import MetricSums
 from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
-from .schedule import EditLog, HparamSchedule, ScheduleLike, edit_log_from_state, edit_log_to_state
+from .schedule import HparamSchedule, ScheduleLike, edit_log_from_state, edit_log_to_state
 from .shutdown import RUNS, close_at_exit
 
-RunState = Literal["created", "running", "paused", "stopped", "finished", "failed"]
-
-#: Bound on :attr:`Run.edit_log` (a run steered every few steps for a million steps stays small).
-MAX_EDIT_LOG = 1000
+__all__ = ["MAX_EDIT_LOG", "Run", "RunState"]
 
 
 def _third_party_plugin(model_name: str) -> str | None:
@@ -63,8 +59,8 @@ def _third_party_plugin(model_name: str) -> str | None:
     return None if record is not None and record.distribution == PROJECT else plugin
 
 
-class Run:
-    """One training session of one model on one data set.
+class Run(RunBase):
+    """One training session of one model on one data set (a :class:`~genwidgets.runtime.handle.RunHandle`).
 
     Args:
         model: A :class:`~genwidgets.model.GenerativeModel` (already on its runtime's device).
@@ -133,7 +129,8 @@ class Run:
         self.log_every, self.sample_every = log_every, sample_every
         self.checkpoint_every, self.keep_checkpoints = checkpoint_every, keep_checkpoints
         self.data_source = dict(data_source or {"name": getattr(data, "name", "data"), "options": {}})
-        self.step_count = 0
+        self._state: RunState = "created"
+        self._init_run_state(history_points=history_points)
         #: Where this process sits in a torchrun job (None in a single process); see :mod:`.distributed`.
         self.dist = distributed.from_env()
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
@@ -145,22 +142,11 @@ class Run:
             plugin_events = plugin_events and self.dist.is_main  # one logger, not one per rank
         self.sampler = EpochSampler(len(data), model.config.batch_size, seed=model.config.seed,
                                     rank=rank, world_size=world)
-        self.history = MetricHistory(history_points)
-        self.events = EventBus()
-        self.error: BaseException | None = None
-        #: The error as one readable line (names the plugin of a third party's model), or "".
-        self.error_message = ""
-        self.latest_metrics: dict[str, float] = {}
-        self.latest_samples: Event | None = None
-        self.last_checkpoint: Path | None = None
         #: The checkpoint this run continues (set by :func:`genwidgets.resume`); None for a new run.
         self.resumed_from: Path | None = None
         self._out_dir_claimed = False
-        self.steps_per_sec: float = 0.0
         self.started_at: float | None = None
-        self.train_seconds = 0.0
 
-        self._state: RunState = "created"
         self._step_lock = threading.RLock()
         # Threads waiting in between_steps(): the loop lets them in before its next step. A bare
         # lock is not fair: the loop would take it again microseconds after releasing it, and a
@@ -172,9 +158,6 @@ class Run:
         self._stop_requested = False
         self._pending_hparams: dict[str, Any] = {}
         self._next_scheduled = self.schedule.next_step  # one comparison a step; None when nothing is planned
-        #: Hyperparameter edits applied so far, live or scheduled, as ``(step, {field: value})`` (the newest
-        #: ``MAX_EDIT_LOG``); the training panel marks them on its curves. Saved in checkpoints.
-        self.edit_log: EditLog = []
         self._pause_at: int | None = None
         self._control_group: Any = None
         self._thread: threading.Thread | None = None
@@ -185,7 +168,6 @@ class Run:
         self._interval_steps = 0
         self._check_every = 1 if on_host else log_every
         self._plugin_sub: Subscription | None = None
-        self._display_panel: Any = None
         if plugin_events:
             self._connect_plugins()
         self.runtime.prepare_model(model)
@@ -208,13 +190,7 @@ class Run:
     def _set_state(self, new: RunState) -> None:
         old, self._state = self._state, new
         if old != new:
-            self.events.publish(Event("state", self.step_count, {"old": old, "new": new}))
-
-    def subscribe(
-        self, callback: Callable[[Event], Any], *, kinds: Iterable[str] | None = None, max_queue: int = 1024
-    ) -> Subscription:
-        """Receive this run's events in a delivery thread; see :meth:`EventBus.subscribe`."""
-        return self.events.subscribe(callback, kinds=kinds, max_queue=max_queue)
+            self._publish(Event("state", self.step_count, {"old": old, "new": new}))
 
     def _connect_plugins(self) -> None:
         from ..registry import get_registry
@@ -223,7 +199,7 @@ class Run:
         if registry.has_event_hooks():
             from .plugin_events import PluginEventForwarder
 
-            self._plugin_sub = self.events.subscribe(PluginEventForwarder(self, self.events, registry),
+            self._plugin_sub = self.events.subscribe(PluginEventForwarder(self, self._publish, registry),
                                                      max_queue=4096)
 
     # ---- control --------------------------------------------------------------------------
@@ -282,26 +258,14 @@ class Run:
         propagates. SIGTERM (a job scheduler, ``docker stop``) does the same, then raises
         ``SystemExit(143)``. Further signals while the checkpoint is written cannot interrupt it.
         """
-        from .interrupts import StopOnSignals, exit_status
-
         if self._thread is not None:
-            with StopOnSignals(lambda: self.stop(wait=False)) as signals:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while self._thread.is_alive():
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if signals.received is None and remaining is not None and remaining <= 0:
-                        break
-                    # Not one long Thread.join: on CPython 3.11 an interrupt inside join() marks the
-                    # thread as done while it still runs.
-                    self._thread.join(0.2 if remaining is None or signals.received else min(0.2, remaining))
-            if signals.received == signal.SIGINT:
-                raise KeyboardInterrupt
-            if signals.received is not None:
-                raise SystemExit(exit_status(signals.received))
-        self.events.flush(timeout=5.0)
-        if self.error is not None:
-            raise self.error
+            self._wait_for_end(lambda: not self.is_alive, lambda: self.stop(wait=False), timeout)
+        self._raise_if_failed()
         return self
+
+    def _wait_a_little(self, seconds: float) -> None:
+        if self._thread is not None:
+            self._thread.join(seconds)
 
     def step(self, n: int = 1) -> dict[str, float]:
         """Train ``n`` steps now, in the calling thread (only while not running; paused is fine).
@@ -331,24 +295,12 @@ class Run:
         Only fields the model's Config declares editable may change; the new values are
         validated now, so an out-of-range value raises ConfigError here, not in the loop.
         """
-        editable = self.model.Config.editable_fields()
-        wrong = sorted(set(changes) - set(editable))
-        if wrong:
-            raise ConfigError(
-                f"{', '.join(wrong)} cannot change during training; editable for {self.model.name!r}: "
-                f"{', '.join(editable) or 'none'}"
-            )
-        self.model.config.replace(**{**self._pending_hparams, **changes})  # validates
         with self._control:
+            self._check_edits(changes, self._pending_hparams)
             self._pending_hparams.update(changes)
         if not self.is_alive and self.dist is None:  # under torchrun, the loop hands edits to every rank
             with self._step_lock:
                 self._apply_hparams()
-
-    @property
-    def hparams(self) -> dict[str, Any]:
-        """Current values of the editable hyperparameters."""
-        return {k: getattr(self.model.config, k) for k in self.model.Config.editable_fields()}
 
     # ---- the loop -------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -468,7 +420,7 @@ class Run:
         except (CheckpointError, OSError) as exc:
             if self.on_checkpoint_error != "continue":
                 raise
-            self.events.publish(Event("warning", self.step_count, {
+            self._publish(Event("warning", self.step_count, {
                 "message": f"checkpoint at step {self.step_count} not written, training goes on: {exc}"}))
 
     def _check_finite(self, metrics: Mapping[str, Any]) -> None:
@@ -495,9 +447,7 @@ class Run:
         if elapsed > 0 and self._interval_steps:
             self.steps_per_sec = self._interval_steps / elapsed
         self._interval_start, self._interval_steps = now, 0
-        self.latest_metrics = values
-        self.history.append(self.step_count, values)
-        self.events.publish(Event("metrics", self.step_count, {"values": values, "steps_per_sec": self.steps_per_sec}))
+        self._publish(Event("metrics", self.step_count, {"values": values, "steps_per_sec": self.steps_per_sec}))
         return values
 
     def _apply_hparams(self) -> None:
@@ -516,18 +466,14 @@ class Run:
     def _apply_edits(self, edits: Mapping[str, Any]) -> None:
         """Apply live hyperparameter edits to the model and announce them (between steps)."""
         self.model.apply_config(self.model.config.replace(**edits))
-        self.edit_log.append((self.step_count, dict(edits)))
-        del self.edit_log[:-MAX_EDIT_LOG]
-        self.events.publish(Event("hparams", self.step_count, dict(edits)))
+        self._publish(Event("hparams", self.step_count, dict(edits)))
 
     def _fail(self, exc: BaseException) -> None:
-        self.error = exc
         message = str(exc) if isinstance(exc, NonFiniteLossError) else f"{type(exc).__name__}: {exc}"
         plugin = _third_party_plugin(self.model.name)
         if plugin is not None:
             message += f" (model {self.model.name!r} of plugin {plugin!r})"
-        self.error_message = message
-        self.events.publish(Event("error", self.step_count, {
+        self._publish(Event("error", self.step_count, {
             "message": message, "error": exc,
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))}))
         with self._control:
@@ -545,10 +491,7 @@ class Run:
             data["images"] = to_uint8(out)
         else:
             data["points"] = out.float().cpu().numpy().astype(np.float32)
-        event = Event("samples", self.step_count, data)
-        self.latest_samples = event
-        self.events.publish(event)
-        return event
+        return self._publish(Event("samples", self.step_count, data))
 
     # ---- checkpoints ----------------------------------------------------------------------
     def checkpoint_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -608,8 +551,7 @@ class Run:
                 self.out_dir / "checkpoints" / ckpt.checkpoint_name(self.step_count))  # type: ignore[operator]
             tensors, state = self.checkpoint_state()
             written = ckpt.write_checkpoint(target, tensors, state)
-        self.last_checkpoint = written
-        self.events.publish(Event("checkpoint", self.step_count, {"path": str(written)}))
+        self._publish(Event("checkpoint", self.step_count, {"path": str(written)}))
         if path is None:
             self._prune_checkpoints()
         return written
@@ -700,14 +642,6 @@ class Run:
         with self._handoff:
             if self._waiters:
                 self._handoff.wait_for(lambda: self._waiters == 0, timeout)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict] | None:
-        """In a Jupyter kernel, display as a live TrainingPanel (with a PNG fallback for static viewers)."""
-        return panel_bundle(self, include, exclude)
-
-    def __repr__(self) -> str:
-        total = "∞" if self.steps is None else self.steps
-        return f"<Run {self.model.name} on {self.data_source.get('name')} step {self.step_count}/{total} {self._state}>"
 
 
 def _same_path(a: Path, b: Path) -> bool:
