@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -55,6 +55,9 @@ class Capabilities:
         return [verb for flag, verb in verbs.items() if getattr(self, flag)]
 
 
+#: The Config type of a family: ``GenerativeModel[MyConfig]`` types ``self.config`` as ``MyConfig``.
+ConfigT = TypeVar("ConfigT", bound=ModelConfig)
+
 #: Verb name -> the capability flag that promises it.
 VERB_FLAGS: Mapping[str, str] = {
     "sample": "can_sample",
@@ -64,12 +67,17 @@ VERB_FLAGS: Mapping[str, str] = {
 }
 
 
-class GenerativeModel(nn.Module):
+class GenerativeModel(nn.Module, Generic[ConfigT]):
     """Base class of every model family.
 
     Subclasses set the class attributes below, build their networks and optimizers in
     ``__init__`` (keyword-only after ``config``), and implement ``train_step`` plus the verbs
     their :class:`Capabilities` promise.
+
+    The class is generic over its config: ``class MyModel(GenerativeModel[MyConfig])`` with
+    ``Config = MyConfig`` types ``self.config`` as ``MyConfig``, so a family reads its own fields
+    without casts. (Type parameters do not exist at run time: ``Config`` is what the registry,
+    checkpoints and the CLI build configs from, and ``__init__`` checks ``config`` against it.)
 
     Conventions:
         * Inputs and outputs follow :mod:`genwidgets.data.base`: images in [0, 1] as
@@ -99,7 +107,9 @@ class GenerativeModel(nn.Module):
     #: Data kinds the family trains on (``"images"``, ``"points"``).
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
-    def __init__(self, config: ModelConfig, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
+    config: ConfigT
+
+    def __init__(self, config: ConfigT, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
         super().__init__()
         if not isinstance(config, self.Config):
             raise ConfigError(f"{self.name} expects a {self.Config.__name__}, got {type(config).__name__}")
@@ -200,7 +210,7 @@ class GenerativeModel(nn.Module):
             z, labels = self.fixed_noise()
             return self.sample(len(z), z=z, labels=labels).float().cpu()
 
-    def apply_config(self, config: ModelConfig) -> None:
+    def apply_config(self, config: ConfigT) -> None:
         """Adopt a new config whose editable fields changed (learning rates, step ratios, beta).
 
         The base updates ``self.config`` and any optimizer whose name has a matching

@@ -14,7 +14,7 @@ and sets ``score_kind = "critic"``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +22,8 @@ from torch import nn
 
 from genwidgets.config import ModelConfig, param
 from genwidgets.data.base import Batch, DataSpec
+from genwidgets.device import Runtime
 from genwidgets.model import Capabilities, GenerativeModel
-from genwidgets.runtime.runtime import Runtime
 
 from . import inversion
 from .common import as_fp32, as_scores, check_input, check_labels, check_latent, refuse_labels, seeded
@@ -43,6 +43,10 @@ class AdversarialConfig(ModelConfig):
                          help="discriminator updates per generator update (the D:G step ratio)")
 
 
+#: The config of a GAN family (AdversarialConfig or a subclass): ``self.config``'s type.
+AdversarialConfigT = TypeVar("AdversarialConfigT", bound=AdversarialConfig)
+
+
 def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
     """PacGAN packing (Lin et al. 2018): (N, *shape) -> (N / m, m * numel), m consecutive samples per row.
 
@@ -56,7 +60,7 @@ def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
     return x.reshape(n // m, -1)  # (N / m, m * numel)
 
 
-class AdversarialModel(GenerativeModel):
+class AdversarialModel(GenerativeModel[AdversarialConfigT]):
     """Base of the GAN families: a generator G(z) and a discriminator D(x) trained against each other.
 
     Data are mapped to the generator's range with :meth:`to_model_range` (``2x - 1`` for a
@@ -78,7 +82,7 @@ class AdversarialModel(GenerativeModel):
     discriminator: nn.Module
 
     def __init__(
-        self, config: AdversarialConfig, *, data_spec: DataSpec, runtime: Runtime | None = None
+        self, config: AdversarialConfigT, *, data_spec: DataSpec, runtime: Runtime | None = None
     ) -> None:
         super().__init__(config, data_spec=data_spec, runtime=runtime)
         with seeded(config.seed):
@@ -162,15 +166,15 @@ class AdversarialModel(GenerativeModel):
         the standard GAN ``d_real`` = mean D(x) and ``d_fake`` = mean D(G(z)), both before the
         last discriminator update). No host sync here.
         """
-        cfg: AdversarialConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         rt = self.runtime
         real = self.to_model_range(batch.x.to(self.device, non_blocking=True))  # (N, *shape), model range
         n = real.shape[0]
         labels = None
         if self.capabilities.conditional:
-            check_labels(batch.labels, n, self.data_spec.num_classes, model=self.name, verb="train_step",
-                         check_range=False)  # no host sync in the hot loop
-            labels = batch.labels.to(self.device, non_blocking=True)  # type: ignore[union-attr]
+            labels = check_labels(batch.labels, n, self.data_spec.num_classes, model=self.name, verb="train_step",
+                                  check_range=False)  # no host sync in the hot loop
+            labels = labels.to(self.device, non_blocking=True)
 
         # (1) Update D (maximise log D(x) + log(1 - D(G(z))) for the standard GAN), d_steps times.
         for _ in range(cfg.d_steps):
@@ -193,8 +197,7 @@ class AdversarialModel(GenerativeModel):
         if not self.capabilities.conditional:
             refuse_labels(labels, model=self.name, verb=verb)
             return None
-        check_labels(labels, n, self.data_spec.num_classes, model=self.name, verb=verb)
-        return labels.to(self.device)  # type: ignore[union-attr]
+        return check_labels(labels, n, self.data_spec.num_classes, model=self.name, verb=verb).to(self.device)
 
     def sample(
         self, n: int, *, z: torch.Tensor | None = None, labels: torch.Tensor | None = None

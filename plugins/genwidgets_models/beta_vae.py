@@ -32,7 +32,7 @@ import torch
 
 from genwidgets.config import ModelConfig, param
 from genwidgets.data.base import Batch, DataSpec
-from genwidgets.runtime.runtime import Runtime
+from genwidgets.device import Runtime
 
 from .vae import ARCHITECTURES, VAE, VAEConfig
 
@@ -62,7 +62,7 @@ class BetaVAEConfig(VAEConfig):
                          help="weight of |KL - C| when capacity_max > 0")
 
 
-class BetaVAE(VAE):
+class BetaVAE(VAE[BetaVAEConfig]):
     """beta-VAE (Higgins et al. 2017), with optional capacity annealing (Burgess et al. 2018)."""
 
     name: ClassVar[str] = "beta_vae"
@@ -83,15 +83,15 @@ class BetaVAE(VAE):
     @property
     def annealing(self) -> bool:
         """True when Burgess et al.'s capacity objective is on (``capacity_max > 0``)."""
-        return self.config.capacity_max > 0  # type: ignore[attr-defined]
+        return self.config.capacity_max > 0
 
     def kl_weight(self) -> float:
         """The KL weight: ``config.beta`` (Higgins et al., eq. 4)."""
-        return float(self.config.beta)  # type: ignore[attr-defined]
+        return float(self.config.beta)
 
     def capacity(self) -> torch.Tensor:
         """The target KL C (nats) at the current step: ``capacity_max * min(1, step / capacity_steps)``."""
-        cfg: BetaVAEConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         frac = (self.anneal_step.float() / cfg.capacity_steps).clamp(max=1.0)
         return cfg.capacity_max * frac
 
@@ -99,7 +99,7 @@ class BetaVAE(VAE):
         """The regulariser: ``beta * KL``, or ``gamma * |KL - C|`` while annealing (Burgess et al., eq. 8)."""
         if not self.annealing:
             return super().regularizer(kl)
-        return self.config.gamma * (kl - self.capacity()).abs()  # type: ignore[attr-defined]
+        return self.config.gamma * (kl - self.capacity()).abs()
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor | float]:
         """The VAE's step with this family's regulariser; adds ``capacity`` (C) when annealing."""

@@ -77,18 +77,18 @@ class ConditionalDiscriminator(nn.Module):
 
 # ---- the model --------------------------------------------------------------------------------------
 
-class CGAN(GAN):
+class CGAN(GAN[CGANConfig]):
     """Conditional GAN (Mirza & Osindero 2014): G and D see the class label; sample(n, labels=...)."""
 
     name: ClassVar[str] = "cgan"
     paper: ClassVar[str] = "Mirza & Osindero 2014, Conditional Generative Adversarial Nets"
     Config: ClassVar[type[ModelConfig]] = CGANConfig
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True, conditional=True)
+    #: The GAN's verbs, and the one flag the GAN lacks: it takes class labels.
+    capabilities: ClassVar[Capabilities] = dataclasses.replace(GAN.capabilities, conditional=True)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """The GAN's MLPs, widened at the input by a label embedding each."""
-        cfg: CGANConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         # a table row per class: refuse a class count no data set has (e.g. from labels that are ids)
         k = check_num_classes(self.data_spec.num_classes or 1, what="cgan's data_spec.num_classes")
         generator = ConditionalGenerator(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -62,16 +62,42 @@ def check_latent(z: torch.Tensor, latent_dim: int, *, model: str, verb: str) -> 
         raise DataError(f"{model}.{verb} expects latent codes shaped (N, {latent_dim}), got {shape}")
 
 
-def mlp(in_features: int, hidden: Sequence[int], out_features: int,
-        *, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
-    """A fully connected stack ``in -> hidden[0] -> ... -> out``, ``activation`` between layers.
+def mlp(
+    in_features: int,
+    hidden: Sequence[int],
+    out_features: int,
+    *,
+    activation: Callable[[], nn.Module] = nn.ReLU,
+    norm: Callable[[int], nn.Module] | None = None,
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """The one fully connected stack of the built-ins: ``in -> hidden[0] -> ... -> hidden[-1] -> out``.
 
-    The last layer is linear (no activation): callers add the output non-linearity.
+    Each hidden layer is ``Linear -> [norm(width)] -> activation() -> [Dropout(dropout)]`` (norm
+    only when given, dropout only when > 0), and the last layer is a plain ``Linear`` (callers add
+    the output non-linearity). The modules sit flat in one ``nn.Sequential`` in that order, so the
+    state_dict keys are ``0.weight``, ``0.bias``, ... and are created (and initialised, inside
+    :func:`seeded`) in that order; a caller that needs the layers inside a larger ``Sequential``
+    splices them in with ``[*mlp(...)]``, which keeps the same order.
+
+    Args:
+        in_features: Width of the input.
+        hidden: Widths of the hidden layers, in order (empty: one linear layer).
+        out_features: Width of the output.
+        activation: Builds the activation after each hidden layer, e.g. ``nn.ReLU`` or
+            ``lambda: nn.LeakyReLU(0.2)``.
+        norm: Builds a normalisation for a hidden width, e.g. ``nn.BatchNorm1d``; None for none.
+        dropout: Dropout probability after each hidden activation (0: no dropout module).
     """
     layers: list[nn.Module] = []
     width = in_features
     for h in hidden:
-        layers += [nn.Linear(width, h), activation()]
+        layers.append(nn.Linear(width, h))
+        if norm is not None:
+            layers.append(norm(h))
+        layers.append(activation())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
         width = h
     layers.append(nn.Linear(width, out_features))
     return nn.Sequential(*layers)
@@ -90,8 +116,8 @@ def refuse_labels(labels: torch.Tensor | None, *, model: str, verb: str) -> None
 
 
 def check_labels(labels: torch.Tensor | None, n: int, num_classes: int | None, *, model: str, verb: str,
-                 check_range: bool = True) -> None:
-    """Raise :class:`DataError` unless ``labels`` are ``n`` class indices (N,) in ``[0, num_classes)``.
+                 check_range: bool = True) -> torch.Tensor:
+    """Return ``labels`` if they are ``n`` class indices (N,) in ``[0, num_classes)``, else raise :class:`DataError`.
 
     ``check_range=False`` skips the value check, which reads the labels on the host (a device
     synchronisation): training steps use it, the interactive verbs do not.
@@ -106,9 +132,10 @@ def check_labels(labels: torch.Tensor | None, n: int, num_classes: int | None, *
     if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex():
         raise DataError(f"{model}.{verb} expects integer class indices, got dtype {labels.dtype}")
     if not (check_range and num_classes is not None and labels.numel()):
-        return
+        return labels
     if int(labels.min()) < 0 or int(labels.max()) >= num_classes:
         raise DataError(
             f"{model}.{verb} got labels in [{int(labels.min())}, {int(labels.max())}], "
             f"outside the {num_classes} classes [0, {num_classes})"
         )
+    return labels

@@ -22,12 +22,24 @@ from torch import nn
 from genwidgets.data.base import DataSpec
 from genwidgets.errors import DataError
 
+from .common import mlp
+
 #: Smallest and largest start size s0 (the feature map the decoder begins from).
 MIN_START, MAX_START = 4, 7
 #: Largest image side the plan accepts (channel counts grow as ``width * 2**k``).
 MAX_SIZE = 256
 
 Norm = Literal["batch", "layer", "none"]
+#: Every :data:`Norm`, in the order of its declaration.
+NORMS: tuple[Norm, ...] = ("batch", "layer", "none")
+
+
+def norm_kind(value: str) -> Norm:
+    """``value`` as a :data:`Norm` (a config's plain string); ValueError names the kinds for anything else."""
+    for kind in NORMS:
+        if value == kind:
+            return kind
+    raise ValueError(f"unknown normalisation {value!r}; choose one of {', '.join(NORMS)}")
 
 
 # ---- the size plan --------------------------------------------------------------------------
@@ -215,6 +227,10 @@ def dcgan_init_(module: nn.Module) -> None:
 BURGESS_CHANNELS, BURGESS_HIDDEN = 32, 256
 
 
+def _relu_inplace() -> nn.Module:
+    return nn.ReLU(inplace=True)
+
+
 class BurgessEncoder(nn.Module):
     """The beta-VAE encoder of Burgess et al. (2018), appendix A.1, for any supported image size.
 
@@ -237,9 +253,9 @@ class BurgessEncoder(nn.Module):
             channels = BURGESS_CHANNELS
         layers += [
             nn.Flatten(),  # (N, 32 * s0 * s0)
-            nn.Linear(BURGESS_CHANNELS * plan.start**2, BURGESS_HIDDEN), nn.ReLU(inplace=True),
-            nn.Linear(BURGESS_HIDDEN, BURGESS_HIDDEN), nn.ReLU(inplace=True),
-            nn.Linear(BURGESS_HIDDEN, out_features),
+            # Linear 256 + ReLU -> Linear 256 + ReLU -> Linear out_features, spliced in flat
+            *mlp(BURGESS_CHANNELS * plan.start**2, (BURGESS_HIDDEN, BURGESS_HIDDEN), out_features,
+                 activation=_relu_inplace),
         ]
         self.plan = plan
         self.net = nn.Sequential(*layers)
@@ -262,9 +278,8 @@ class BurgessDecoder(nn.Module):
         plan = conv_plan(size)
         self.plan = plan
         self.fc = nn.Sequential(
-            nn.Linear(nz, BURGESS_HIDDEN), nn.ReLU(inplace=True),
-            nn.Linear(BURGESS_HIDDEN, BURGESS_HIDDEN), nn.ReLU(inplace=True),
-            nn.Linear(BURGESS_HIDDEN, BURGESS_CHANNELS * plan.start**2), nn.ReLU(inplace=True),
+            *mlp(nz, (BURGESS_HIDDEN, BURGESS_HIDDEN), BURGESS_CHANNELS * plan.start**2, activation=_relu_inplace),
+            nn.ReLU(inplace=True),
         )
         layers: list[nn.Module] = []
         for _ in range(plan.layers - 1):

@@ -24,7 +24,6 @@ import torch
 from torch import nn
 
 from genwidgets.config import ModelConfig, param
-from genwidgets.model import Capabilities
 
 from .adversarial import AdversarialConfig, AdversarialModel
 from .conv import ConvDecoder, ConvEncoder, dcgan_init_, image_geometry
@@ -77,11 +76,12 @@ class Discriminator(nn.Module):
 
 # ---- the model --------------------------------------------------------------------------------------
 
-class DCGAN(AdversarialModel):
+class DCGAN(AdversarialModel[DCGANConfig]):
     """Deep convolutional GAN on square images of 8 to 256 px (see :func:`~.conv.conv_plan`).
 
     ``decode(z)`` is G(z) and ``discriminate(x)`` is D(x), both on [0, 1] images; ``encode(x)``
-    inverts G by optimisation (:mod:`.inversion`).
+    inverts G by optimisation (:mod:`.inversion`): the capabilities of
+    :class:`~.adversarial.AdversarialModel`.
     """
 
     name: ClassVar[str] = "dcgan"
@@ -89,13 +89,11 @@ class DCGAN(AdversarialModel):
         "Radford, Metz & Chintala 2016, Unsupervised Representation Learning with Deep Convolutional GANs"
     )
     Config: ClassVar[type[ModelConfig]] = DCGANConfig
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True)
     data_kinds: ClassVar[tuple[str, ...]] = ("images",)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """Build G and D for the data's image size, with the paper's N(0, 0.02) initialisation."""
-        cfg: DCGANConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         channels, size = image_geometry(self.data_spec, model=self.name)
         generator = Generator(cfg.latent_dim, channels, size, cfg.g_width)
         discriminator = Discriminator(channels, size, cfg.d_width)

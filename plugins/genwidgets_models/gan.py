@@ -40,18 +40,18 @@ pack of m copies of itself.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import nn
 
 from genwidgets.config import ModelConfig, param
 from genwidgets.data.base import DataSpec
+from genwidgets.device import Runtime
 from genwidgets.errors import ConfigError
-from genwidgets.model import Capabilities
-from genwidgets.runtime.runtime import Runtime
 
 from .adversarial import AdversarialConfig, AdversarialModel, pack_samples
+from .common import mlp
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,13 +96,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         self.shape = spec.shape
         self.tanh = spec.kind == "images"
-        layers: list[nn.Module] = []
-        width = in_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), *([nn.BatchNorm1d(h)] if batchnorm else []), nn.ReLU()]
-            width = h
-        layers.append(nn.Linear(width, spec.numel))
-        self.net = nn.Sequential(*layers)
+        self.net = mlp(in_features, hidden, spec.numel, norm=nn.BatchNorm1d if batchnorm else None)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Generate (N, *shape) in the model range from ``z`` (N, in_features)."""
@@ -121,15 +115,7 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, in_features: int, hidden: tuple[int, ...], dropout: float) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        width = in_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = h
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = mlp(in_features, hidden, 1, activation=lambda: nn.LeakyReLU(0.2), dropout=dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Score ``x`` (N, ...) flattened to (N, in_features); returns logits (N,)."""
@@ -138,17 +124,23 @@ class MLPDiscriminator(nn.Module):
 
 # ---- the model --------------------------------------------------------------------------------------
 
-class GAN(AdversarialModel):
-    """Generative adversarial nets with MLPs (Goodfellow et al. 2014), on images (flattened) or points."""
+#: The config of the MLP GAN or a family built on it (cGAN): ``self.config``'s type.
+GANConfigT = TypeVar("GANConfigT", bound=GANConfig)
+
+
+class GAN(AdversarialModel[GANConfigT]):
+    """Generative adversarial nets with MLPs (Goodfellow et al. 2014), on images (flattened) or points.
+
+    Capabilities are :class:`~.adversarial.AdversarialModel`'s: samples, decodes, encodes (by
+    inversion) and discriminates.
+    """
 
     name: ClassVar[str] = "gan"
     paper: ClassVar[str] = "Goodfellow et al. 2014, Generative Adversarial Nets"
     Config: ClassVar[type[ModelConfig]] = GANConfig
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True)
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
-    def __init__(self, config: GANConfig, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
+    def __init__(self, config: GANConfigT, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
         if config.pack > 1 and self.capabilities.conditional:
             raise ConfigError(f"{type(config).__name__}.pack={config.pack}: packing applies to unconditional "
                               "GANs only; use pack=1")
@@ -156,18 +148,18 @@ class GAN(AdversarialModel):
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """Build the MLP G and D for the data's shape (PyTorch's default initialisation); D takes ``pack`` samples."""
-        cfg: GANConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         generator = MLPGenerator(cfg.latent_dim, cfg.g_hidden, self.data_spec, batchnorm=cfg.g_batchnorm)
         discriminator = MLPDiscriminator(cfg.pack * self.data_spec.numel, cfg.d_hidden, cfg.dropout)
         return generator, discriminator
 
     def critic(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """D's logits for ``x`` (N, *shape): (N,), or one per pack (N / pack,) when packing (PacGAN)."""
-        return super().critic(pack_samples(x, self.config.pack), labels)  # type: ignore[attr-defined]
+        return super().critic(pack_samples(x, self.config.pack), labels)
 
     def discriminate(self, x: torch.Tensor, *, labels: torch.Tensor | None = None) -> torch.Tensor:
         """D's P(real) (N,) for data ``x``; when packing, each example is scored as a pack of copies of itself."""
-        m = self.config.pack  # type: ignore[attr-defined]
+        m = self.config.pack
         if m == 1:
             return super().discriminate(x, labels=labels)
         return super().discriminate(x.repeat_interleave(m, dim=0), labels=labels)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -32,9 +32,9 @@ from torch import nn
 
 from genwidgets.config import ModelConfig, param
 from genwidgets.data.base import Batch, DataSpec
+from genwidgets.device import Runtime
 from genwidgets.errors import ConfigError, DataError
 from genwidgets.model import Capabilities, GenerativeModel
-from genwidgets.runtime.runtime import Runtime
 
 from .common import check_input, check_latent, mlp, refuse_labels, seeded
 from .conv import BurgessDecoder, BurgessEncoder, ConvDecoder, ConvEncoder, image_geometry
@@ -135,7 +135,11 @@ def resolve_architecture(architecture: str, spec: DataSpec, *, model: str, conv:
 
 # ---- the model --------------------------------------------------------------------------------------
 
-class VAE(GenerativeModel):
+#: The config of the VAE or a family built on it (beta-VAE): ``self.config``'s type.
+VAEConfigT = TypeVar("VAEConfigT", bound=VAEConfig)
+
+
+class VAE(GenerativeModel[VAEConfigT]):
     """Variational autoencoder on images or points; encodes to the posterior mean."""
 
     name: ClassVar[str] = "vae"
@@ -146,7 +150,7 @@ class VAE(GenerativeModel):
     #: What ``architecture="auto"`` builds for square images: the DCGAN-style stacks.
     auto_conv: ClassVar[str] = "conv"
 
-    def __init__(self, config: VAEConfig, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
+    def __init__(self, config: VAEConfigT, *, data_spec: DataSpec, runtime: Runtime | None = None) -> None:
         super().__init__(config, data_spec=data_spec, runtime=runtime)
         self.architecture = resolve_architecture(config.architecture, data_spec, model=self.name,
                                                  conv=self.auto_conv)

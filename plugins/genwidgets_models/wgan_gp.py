@@ -43,11 +43,10 @@ import torch
 from torch import nn
 
 from genwidgets.config import ModelConfig, param
-from genwidgets.model import Capabilities
 
 from .adversarial import AdversarialConfig, AdversarialModel
 from .common import as_fp32, mlp
-from .conv import ConvEncoder, dcgan_init_, image_geometry
+from .conv import ConvEncoder, dcgan_init_, image_geometry, norm_kind
 from .dcgan import Generator as ConvGenerator
 from .gan import MLPGenerator
 
@@ -129,7 +128,7 @@ class ConvCritic(nn.Module):
 
     def __init__(self, channels: int, size: int, width: int, norm: str) -> None:
         super().__init__()
-        self.body = ConvEncoder(channels, size, width, 1, norm=norm)  # type: ignore[arg-type]
+        self.body = ConvEncoder(channels, size, width, 1, norm=norm_kind(norm))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Score ``x``; returns (N,)."""
@@ -138,20 +137,21 @@ class ConvCritic(nn.Module):
 
 # ---- the model --------------------------------------------------------------------------------------
 
-class WGANGP(AdversarialModel):
-    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017); discriminate() gives unbounded critic scores."""
+class WGANGP(AdversarialModel[WGANGPConfig]):
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017); discriminate() gives unbounded critic scores.
+
+    Capabilities are :class:`~.adversarial.AdversarialModel`'s; only what ``discriminate`` returns differs.
+    """
 
     name: ClassVar[str] = "wgan_gp"
     paper: ClassVar[str] = "Gulrajani et al. 2017, Improved Training of Wasserstein GANs"
     Config: ClassVar[type[ModelConfig]] = WGANGPConfig
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        can_sample=True, can_encode=True, can_decode=True, can_discriminate=True)
     data_kinds: ClassVar[tuple[str, ...]] = ("images", "points")
     score_kind: ClassVar[str] = "critic"
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         """Conv G and critic for images (N(0, 0.02) init), ReLU MLPs for points."""
-        cfg: WGANGPConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if self.data_spec.kind == "images":
             channels, size = image_geometry(self.data_spec, model=self.name)
             generator: nn.Module = ConvGenerator(cfg.latent_dim, channels, size, cfg.g_width)
@@ -167,7 +167,7 @@ class WGANGP(AdversarialModel):
         self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """E[f(G(z))] - E[f(x)] + lambda * GP, and the terms ``real``, ``fake`` (N,), their means and ``gp``."""
-        cfg: WGANGPConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         real_scores = self.critic(real, labels)  # (N,)
         fake_scores = self.critic(fake, labels)  # (N,)
         gp = gradient_penalty(lambda x: self.critic(x, labels), real, fake)
