@@ -23,24 +23,47 @@ def param(
     *,
     low: float | None = None,
     high: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
     choices: Sequence[Any] | None = None,
     help: str = "",
     editable: bool = False,
 ) -> Any:
     """Declare a config field with its allowed range and documentation.
 
+    Bounds apply to numbers and to each item of a tuple. ``low``/``high`` are inclusive
+    (``low <= value <= high``); ``gt``/``lt`` are exclusive, for a bound the value must not reach:
+    ``param(1e-3, gt=0.0, high=1.0)`` accepts ``0 < value <= 1`` (a learning rate), ``lt=1.0`` an
+    Adam beta. Give at most one lower and one upper bound. Error messages and
+    :meth:`ModelConfig.schema`'s ``allowed`` (what ``list_models()`` and ``genwidgets plugins
+    --json`` show) say which: ``value > 0.0`` or ``value >= 0.0``.
+
+    The field's ``metadata`` holds the bound values as ``low``/``high`` whichever kind they are,
+    with ``low_inclusive``/``high_inclusive`` saying which (code that reads only ``low``/``high``,
+    such as an input's min and max, still gets the right limits).
+
     Args:
         default: The default value (a tuple for sequence fields).
-        low: Smallest allowed value (inclusive), for numbers and for each item of a tuple.
-        high: Largest allowed value (inclusive).
+        low: Smallest allowed value (inclusive: ``value >= low``).
+        high: Largest allowed value (inclusive: ``value <= high``).
+        gt: Exclusive lower bound (``value > gt``), instead of ``low``.
+        lt: Exclusive upper bound (``value < lt``), instead of ``high``.
         choices: The only allowed values.
         help: One line describing the field; shown by ``genwidgets plugins`` and in errors.
         editable: True if the field may be changed while a run is training (a learning rate,
             the D:G step ratio, beta). :meth:`ModelConfig.replace` accepts any field, but a
             :class:`~genwidgets.runtime.run.Run` only lets editable ones change live.
+
+    Raises:
+        TypeError: both ``low`` and ``gt``, or both ``high`` and ``lt``, are given.
     """
-    metadata = {"low": low, "high": high, "choices": tuple(choices) if choices else None,
-                "help": help, "editable": editable}
+    if low is not None and gt is not None:
+        raise TypeError(f"param() takes low= (inclusive) or gt= (exclusive), not both; got low={low!r}, gt={gt!r}")
+    if high is not None and lt is not None:
+        raise TypeError(f"param() takes high= (inclusive) or lt= (exclusive), not both; got high={high!r}, lt={lt!r}")
+    metadata = {"low": gt if gt is not None else low, "low_inclusive": gt is None,
+                "high": lt if lt is not None else high, "high_inclusive": lt is None,
+                "choices": tuple(choices) if choices else None, "help": help, "editable": editable}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -96,24 +119,33 @@ class ModelConfig:
                 raise ConfigError(f"{type(self).__name__}.{name} must be finite, got {value!r}")
             if meta.get("choices") and item not in meta["choices"]:
                 raise ConfigError(f"{type(self).__name__}.{name}={value!r} is not allowed; allowed: {allowed}")
-            if meta.get("low") is not None and item < meta["low"] or (
-                meta.get("high") is not None and item > meta["high"]
-            ):
+            if not self.within_bounds(field, item):
                 raise ConfigError(f"{type(self).__name__}.{name}={value!r} is out of range; allowed: {allowed}")
 
     @staticmethod
+    def within_bounds(field: dataclasses.Field, value: Any) -> bool:
+        """True if the number ``value`` lies within ``field``'s bounds (inclusive or exclusive, see :func:`param`)."""
+        meta = field.metadata
+        low, high = meta.get("low"), meta.get("high")
+        if low is not None and (value < low if meta.get("low_inclusive", True) else value <= low):
+            return False
+        return not (high is not None and (value > high if meta.get("high_inclusive", True) else value >= high))
+
+    @staticmethod
     def describe_allowed(field: dataclasses.Field) -> str:
-        """Say in words which values a field accepts, e.g. ``'1 <= value <= 4096'``."""
+        """Say in words which values a field accepts, e.g. ``'1 <= value <= 4096'`` or ``'0.0 < value <= 1.0'``."""
         meta = field.metadata
         if meta.get("choices"):
             return "one of " + ", ".join(repr(c) for c in meta["choices"])
         low, high = meta.get("low"), meta.get("high")
+        above = "<=" if meta.get("low_inclusive", True) else "<"
+        below = "<=" if meta.get("high_inclusive", True) else "<"
         if low is not None and high is not None:
-            return f"{low} <= value <= {high}"
+            return f"{low} {above} value {below} {high}"
         if low is not None:
-            return f"value >= {low}"
+            return f"value {above.replace('<', '>')} {low}"
         if high is not None:
-            return f"value <= {high}"
+            return f"value {below} {high}"
         return "any value of the declared type"
 
     @classmethod

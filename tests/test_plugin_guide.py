@@ -113,3 +113,56 @@ def test_one_mlp_builder_makes_every_fully_connected_stack():
         *(f"net.{i}.{p}" for i in (9, 11, 13) for p in ("weight", "bias"))]
     assert [k for k in BurgessDecoder(10, 1, 64).state_dict() if k.startswith("fc.")] == [
         f"fc.{i}.{p}" for i in (0, 2, 4) for p in ("weight", "bias")]
+
+
+# ---- exclusive bounds -----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class BoundedConfig(ModelConfig):
+    lr: float = param(1e-3, gt=0.0, high=1.0)
+    beta: float = param(0.5, low=0.0, lt=1.0)
+    rate: float = param(0.5, gt=0.0)
+    frac: float = param(0.5, lt=1.0)
+    steps: tuple[int, ...] = param((1, 2), gt=0)
+
+
+@pytest.mark.parametrize(("values", "allowed"), [
+    ({"lr": 0.0}, "0.0 < value <= 1.0"),
+    ({"beta": 1.0}, "0.0 <= value < 1.0"),
+    ({"rate": 0.0}, "value > 0.0"),
+    ({"frac": 1.0}, "value < 1.0"),
+    ({"steps": (1, 0)}, "value > 0"),
+])
+def test_an_exclusive_bound_refuses_the_bound_itself_and_says_so(values, allowed):
+    ((name, value),) = values.items()
+    with pytest.raises(ConfigError) as err:
+        BoundedConfig.from_dict(values)
+    assert str(err.value) == f"BoundedConfig.{name}={value!r} is out of range; allowed: {allowed}"
+    schema = {f["name"]: f["allowed"] for f in BoundedConfig.schema()}
+    assert schema[name] == allowed
+
+
+def test_an_exclusive_bound_accepts_everything_inside_it():
+    cfg = BoundedConfig(lr=1.0, beta=0.0, rate=1e-300, frac=0.999999, steps=(1,))
+    assert (cfg.lr, cfg.beta, cfg.rate, cfg.frac) == (1.0, 0.0, 1e-300, 0.999999)
+    inclusive = {f["name"]: f["allowed"] for f in ModelConfig.schema()}
+    assert inclusive["batch_size"] == "1 <= value <= 65536"  # inclusive bounds read as before
+
+
+def test_a_field_takes_one_lower_and_one_upper_bound():
+    with pytest.raises(TypeError, match=r"low= \(inclusive\) or gt= \(exclusive\), not both"):
+        param(1.0, low=0.0, gt=0.0)
+    with pytest.raises(TypeError, match=r"high= \(inclusive\) or lt= \(exclusive\), not both"):
+        param(1.0, high=1.0, lt=1.0)
+
+
+def test_builtin_learning_rates_and_betas_use_exclusive_bounds_where_the_bound_is_wrong():
+    vae, beta_vae, gan, wgan = (genwidgets.get_model(n).Config for n in ("vae", "beta_vae", "gan", "wgan_gp"))
+    for config in (vae, beta_vae, genwidgets.get_model("gaussian").Config):
+        with pytest.raises(ConfigError, match=r"lr=0.0 is out of range; allowed: 0.0 < value <= "):
+            config(lr=0.0)  # one optimizer at lr 0 would train nothing
+    assert gan(lr_g=0.0).lr_g == 0.0 and wgan(lr_d=0.0).lr_d == 0.0  # 0 freezes one GAN player, on purpose
+    for config in (gan, wgan):
+        assert config(beta1=0.99995, beta2=0.999999).beta1 == 0.99995  # Adam needs beta < 1, not <= 0.9999
+        with pytest.raises(ConfigError, match=r"beta2=1.0 is out of range; allowed: 0.0 <= value < 1.0"):
+            config(beta2=1.0)

@@ -364,20 +364,18 @@ def check_checkpoint(model_cls: type[GenerativeModel], data: GenData, *, runtime
 
 
 def _edited_value(field: dataclasses.Field, value: Any) -> Any:
-    """A different valid value for an editable field."""
+    """A different valid value for an editable field (within its bounds, inclusive or exclusive)."""
     meta = field.metadata
     if meta.get("choices"):
         return next(c for c in meta["choices"] if c != value)
     if isinstance(value, bool):
         return not value
-    low, high = meta.get("low"), meta.get("high")
+    low = meta.get("low")
     if isinstance(value, int):
-        return value + 1 if high is None or value + 1 <= high else value - 1
+        return value + 1 if ModelConfig.within_bounds(field, value + 1) else value - 1
     if isinstance(value, float):
-        new = value * 0.5 if value else 1e-3
-        if low is not None and new < low:
-            new = value * 2 if high is None or value * 2 <= high else (low + value) / 2
-        return float(new)
+        candidates = [value * 0.5 if value else 1e-3, value * 2, *([(low + value) / 2] if low is not None else [])]
+        return float(next((c for c in candidates if c != value and ModelConfig.within_bounds(field, c)), value))
     raise AssertionError(f"cannot pick a new value for editable field {field.name!r} = {value!r}")
 
 
@@ -385,7 +383,8 @@ def check_editable(model_cls: type[GenerativeModel], data: GenData, *, runtime: 
                    tmp_path: Path | None = None) -> None:
     """Editable fields change live through a Run and reach the model; learning-rate edits reach optimizers.
 
-    A learning rate set to 0 must freeze exactly the parameters of its optimizer.
+    A learning rate set to 0 must freeze exactly the parameters of its optimizer (checked where the
+    field allows 0; a rate declared with ``param(gt=0.0)`` is not).
     """
     from ..runtime.run import Run
 
@@ -413,9 +412,8 @@ def check_editable(model_cls: type[GenerativeModel], data: GenData, *, runtime: 
             continue
         lr = getattr(model.config, field)
         assert all(g["lr"] == lr for g in opt.param_groups), f"{name}: optimizer {opt_name!r} lr is not {field}"
-        low = fields[field].metadata.get("low")
-        if low is not None and low > 0:
-            continue
+        if not ModelConfig.within_bounds(fields[field], 0.0):
+            continue  # a learning rate declared > 0 (see param(gt=...)) has no freezing value
         run.set_hparams(**{field: 0.0})
         params = [p for g in opt.param_groups for p in g["params"]]
         before = [p.detach().clone() for p in params]

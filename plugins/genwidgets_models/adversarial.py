@@ -34,11 +34,12 @@ class AdversarialConfig(ModelConfig):
     """Fields every GAN trained with Adam shares (Radford et al.'s recipe as defaults)."""
 
     latent_dim: int = param(100, low=1, high=4096, help="size of the noise vector z ~ N(0, I)")
+    # Learning rates may be 0: it freezes that network (train D against a fixed G, or the reverse).
     lr_g: float = param(2e-4, low=0.0, high=1.0, editable=True, help="generator Adam learning rate")
     lr_d: float = param(2e-4, low=0.0, high=1.0, editable=True, help="discriminator Adam learning rate")
-    beta1: float = param(0.5, low=0.0, high=0.9999,
+    beta1: float = param(0.5, low=0.0, lt=1.0,
                          help="Adam beta1 (0.5 per Radford et al.; 0.9 destabilises)")
-    beta2: float = param(0.999, low=0.0, high=0.99999, help="Adam beta2")
+    beta2: float = param(0.999, low=0.0, lt=1.0, help="Adam beta2")
     d_steps: int = param(1, low=1, high=20, editable=True,
                          help="discriminator updates per generator update (the D:G step ratio)")
 

@@ -51,7 +51,7 @@ class BetaVAEConfig(VAEConfig):
     architecture: str = param("auto", choices=ARCHITECTURES,
                               help="'auto' (Burgess et al.'s conv network for square images it supports, else "
                                    "mlp), 'mlp', 'burgess' or 'conv' (DCGAN-style stacks with batch norm)")
-    lr: float = param(5e-4, low=0.0, high=1.0, editable=True, help="Adam learning rate")
+    lr: float = param(5e-4, gt=0.0, high=1.0, editable=True, help="Adam learning rate")
     beta: float = param(4.0, low=0.0, high=1e4, editable=True,
                         help="weight of the KL term (1 is the plain VAE); unused when capacity_max > 0")
     capacity_max: float = param(0.0, low=0.0, high=1e4,

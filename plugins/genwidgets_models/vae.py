@@ -67,7 +67,8 @@ class VAEConfig(ModelConfig):
     width: int = param(32, low=1, high=1024, help="conv channels at the encoder's first layer")
     likelihood: str = param("auto", choices=("auto", "bernoulli", "gaussian"),
                             help="decoder p(x|z): 'auto' is bernoulli for images, gaussian for points")
-    lr: float = param(1e-3, low=0.0, high=1.0, editable=True, help="Adam learning rate")
+    # > 0: one optimizer trains every weight, so lr 0 would be a run that learns nothing.
+    lr: float = param(1e-3, gt=0.0, high=1.0, editable=True, help="Adam learning rate")
 
 
 # ---- networks ---------------------------------------------------------------------------------------

@@ -64,8 +64,8 @@ class WGANGPConfig(AdversarialConfig):
     latent_dim: int = param(128, low=1, high=4096, help="size of the noise vector z ~ N(0, I)")
     lr_g: float = param(1e-4, low=0.0, high=1.0, editable=True, help="generator Adam learning rate")
     lr_d: float = param(1e-4, low=0.0, high=1.0, editable=True, help="critic Adam learning rate")
-    beta1: float = param(0.5, low=0.0, high=0.9999, help="Adam beta1 (0.5 in the authors' code, 0 in Algorithm 1)")
-    beta2: float = param(0.9, low=0.0, high=0.99999, help="Adam beta2")
+    beta1: float = param(0.5, low=0.0, lt=1.0, help="Adam beta1 (0.5 in the authors' code, 0 in Algorithm 1)")
+    beta2: float = param(0.9, low=0.0, lt=1.0, help="Adam beta2")
     d_steps: int = param(5, low=1, high=20, editable=True,
                          help="critic updates per generator update (the paper's n_critic)")
     gp_weight: float = param(10.0, low=0.0, high=1e4, editable=True,

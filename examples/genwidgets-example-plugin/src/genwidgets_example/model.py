@@ -15,9 +15,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from genwidgets import Capabilities, GenerativeModel, ModelConfig, param
-from genwidgets.data.base import Batch, DataSpec
-from genwidgets.runtime.runtime import Runtime
+from genwidgets import Batch, Capabilities, DataSpec, GenerativeModel, ModelConfig, Runtime, param
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,12 +24,17 @@ class GaussianConfig(ModelConfig):
 
     presets: ClassVar[dict[str, dict[str, Any]]] = {"tiny": {"batch_size": 16}}
 
-    lr: float = param(0.05, low=0.0, high=10.0, editable=True, help="Adam learning rate")
+    lr: float = param(0.05, gt=0.0, high=10.0, editable=True, help="Adam learning rate (> 0)")
     min_std: float = param(1e-3, low=1e-6, high=1.0, help="floor of sigma, so pixels that never vary stay finite")
 
 
-class DiagonalGaussian(GenerativeModel):
-    """x ~ N(mu, diag(sigma^2)) over the flattened data, fitted by maximum likelihood."""
+class DiagonalGaussian(GenerativeModel[GaussianConfig]):
+    """x ~ N(mu, diag(sigma^2)) over the flattened data, fitted by maximum likelihood.
+
+    ``GenerativeModel[GaussianConfig]`` types ``self.config`` as a GaussianConfig. The weights start
+    at zero, so they need no random numbers; a family that draws initial weights must draw them
+    from ``config.seed`` (see "Seeding" in the guide).
+    """
 
     name = "gaussian"
     paper = "Maximum-likelihood fit of a diagonal Gaussian (a baseline, not a paper)"
