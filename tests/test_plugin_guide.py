@@ -19,10 +19,13 @@ import typing
 from pathlib import Path
 
 import pytest
+import torch
 from torch import nn
 
 import genwidgets
 from genwidgets import ConfigError, GenerativeModel, ModelConfig, param
+from genwidgets.testing import CHECKS, contract_data, contract_runtime
+from genwidgets.testing.contract import SEEDED_INIT_HINT
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -113,6 +116,53 @@ def test_one_mlp_builder_makes_every_fully_connected_stack():
         *(f"net.{i}.{p}" for i in (9, 11, 13) for p in ("weight", "bias"))]
     assert [k for k in BurgessDecoder(10, 1, 64).state_dict() if k.startswith("fc.")] == [
         f"fc.{i}.{p}" for i in (0, 2, 4) for p in ("weight", "bias")]
+
+
+# ---- seeding: the determinism check says what is wrong and how to fix it ----------------------------
+
+def _vae_variant(name: str, init_extra) -> type:
+    vae = genwidgets.get_model("vae")
+
+    def __init__(self, config, *, data_spec, runtime=None):
+        init_extra(self, config, lambda: vae.__init__(self, config, data_spec=data_spec, runtime=runtime))
+
+    return type(name.title(), (vae,), {"name": name, "__init__": __init__, "__doc__": f"A VAE ({name})."})
+
+
+def _determinism(cls: type) -> None:
+    CHECKS["determinism"](cls, contract_data("points"), runtime=contract_runtime())
+
+
+def test_determinism_check_names_weights_drawn_from_the_global_generator():
+    def init(self, config, base_init):
+        base_init()
+        self.extra = nn.Linear(2, 2)  # initialised from torch's global generator, not from config.seed
+
+    with pytest.raises(AssertionError) as err:
+        _determinism(_vae_variant("unseeded_init", init))
+    message = str(err.value)
+    assert "unseeded_init: two builds with the same config.seed start from different weights (extra.weight" in message
+    assert "not from config.seed" in message and "torch.random.fork_rng" in message and "torch.Generator" in message
+
+
+def test_determinism_check_refuses_a_family_that_reseeds_the_global_generator():
+    def init(self, config, base_init):
+        torch.manual_seed(config.seed)  # same weights every time, but the caller's random stream is reset
+        base_init()
+        self.extra = nn.Linear(2, 2)
+
+    with pytest.raises(AssertionError) as err:
+        _determinism(_vae_variant("reseeding", init))
+    message = str(err.value)
+    assert "reseeding: building the model changed torch's global random generator" in message
+    assert SEEDED_INIT_HINT in message
+
+
+def test_determinism_check_leaves_the_global_generator_as_it_found_it():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    _determinism(genwidgets.get_model("vae"))
+    assert torch.equal(before, torch.get_rng_state())
 
 
 # ---- exclusive bounds -----------------------------------------------------------------------------

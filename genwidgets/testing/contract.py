@@ -291,9 +291,29 @@ def check_train_step(model_cls: type[GenerativeModel], data: GenData, *, runtime
     assert any(not torch.equal(before[k], after[k]) for k in before), f"{name}: {STEPS} steps changed no parameter"
 
 
-def _trained(model_cls: type[GenerativeModel], data: GenData, runtime: Runtime | None
-             ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+#: What a family must do so that its weights come from ``config.seed`` alone (the determinism check's advice).
+SEEDED_INIT_HINT = (
+    "initialise the weights from config.seed without touching torch's global random generator: build the networks "
+    "inside `with torch.random.fork_rng(devices=[]): torch.random.default_generator.manual_seed(config.seed)` "
+    "(the built-in families' genwidgets_models.common.seeded does this), or draw initial values from "
+    "`torch.Generator().manual_seed(config.seed)`; never call torch.manual_seed in __init__ "
+    "(see 'Seeding' in docs/plugins.md)"
+)
+
+
+def _built(model_cls: type[GenerativeModel], data: GenData, runtime: Runtime | None, *, global_seed: int
+           ) -> tuple[GenerativeModel, dict[str, torch.Tensor], bool]:
+    """Build after seeding the global generator with ``global_seed``.
+
+    Returns the model, its initial state, and whether building it left the global CPU generator as it was.
+    """
+    torch.manual_seed(global_seed)
+    before = torch.get_rng_state()
     model = build(model_cls, data.spec, runtime=runtime)
+    return model, _state(model), torch.equal(before, torch.get_rng_state())
+
+
+def _trained(model: GenerativeModel, data: GenData) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     batches = _train_batches(model, data, STEPS)
     torch.manual_seed(1234)
     for batch in batches:
@@ -310,11 +330,33 @@ def _trained(model_cls: type[GenerativeModel], data: GenData, runtime: Runtime |
 
 def check_determinism(model_cls: type[GenerativeModel], data: GenData, *, runtime: Runtime | None = None,
                       tmp_path: Path | None = None) -> None:
-    """Two builds with the same seed, trained on the same batches from the same RNG state, agree exactly."""
+    """Weights come from ``config.seed`` alone, and two such builds trained alike agree exactly.
+
+    The two builds start from different states of torch's global generator: a family whose initial
+    weights depend on it (unseeded ``nn.Linear`` defaults, ``torch.randn`` in ``__init__``) fails, and
+    so does one that reseeds or draws from it while building (``torch.manual_seed(config.seed)`` in
+    ``__init__`` would reset the random stream of the user's notebook and of a run). Both messages
+    say how to build under a private generator instead (:data:`SEEDED_INIT_HINT`). Then both train on
+    the same batches from the same global RNG state, and must agree in weights and in samples.
+    The global generator is restored afterwards.
+    """
     name = _name(model_cls)
-    state_a, samples_a = _trained(model_cls, data, runtime)
-    state_b, samples_b = _trained(model_cls, data, runtime)
-    _assert_same_state(state_a, state_b, f"{name}: two seeded builds after {STEPS} steps")
+    with torch.random.fork_rng(devices=[]):
+        model_a, init_a, kept_a = _built(model_cls, data, runtime, global_seed=1)
+        model_b, init_b, kept_b = _built(model_cls, data, runtime, global_seed=2)
+        assert init_a.keys() == init_b.keys(), (
+            f"{name}: two builds of one config have different state_dict keys: {sorted(set(init_a) ^ set(init_b))}")
+        differ = [k for k in init_a if not torch.equal(init_a[k].cpu(), init_b[k].cpu())]
+        assert not differ, (
+            f"{name}: two builds with the same config.seed start from different weights ({', '.join(differ[:5])}): "
+            f"they were drawn from torch's global random generator, not from config.seed; {SEEDED_INIT_HINT}")
+        assert kept_a and kept_b, (
+            f"{name}: building the model changed torch's global random generator (it was reseeded or drawn from), "
+            f"which resets the random stream of the caller and of a run; {SEEDED_INIT_HINT}")
+        state_a, samples_a = _trained(model_a, data)
+        state_b, samples_b = _trained(model_b, data)
+    _assert_same_state(state_a, state_b, f"{name}: two seeded builds after {STEPS} steps (train_step must draw "
+                                         "random numbers from torch's global generator or from config.seed)")
     if samples_a is not None:
         assert samples_b is not None and torch.equal(samples_a, samples_b), (
             f"{name}: sample(z=fixed) differs between two seeded builds")
