@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(__name__, {
     "build_model": ".api", "load_data": ".api", "load_model": ".api", "resume": ".api", "train": ".api",
     "Batch": ".data.base", "DataSpec": ".data.base", "GenData": ".data.base", "TensorData": ".data.base",
+    "train_test_split": ".data.splits",
     "Capabilities": ".model", "GenerativeModel": ".model",
     "Event": ".runtime.events", "Run": ".runtime.run",
     "LaunchedRun": ".launcher", "launch": ".launcher",
@@ -68,7 +69,13 @@ notebook_display.set_panel_factory(_training_panel)
 
 
 def list_plugins() -> list[dict]:
-    """Every plugin found: name, distribution, version, what it registered, load error if any."""
+    """Every plugin found: name, distribution, version, what it registered, load error if any.
+
+    Each entry is ``{"name", "distribution", "version", "models", "datasets", "metrics", "panels",
+    "hooks", "error"}``, where what a plugin registered is listed by name (the key for
+    :func:`list_models`, :func:`get_model`, :func:`list_datasets` details); ``genwidgets plugins
+    --json`` prints exactly this.
+    """
     return [p.to_dict() for p in get_registry().list_plugins()]
 
 
@@ -94,4 +101,5 @@ __all__ = [
     "available_devices",
     "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
     "launch", "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "studio", "train",
+    "train_test_split",
 ]

@@ -79,30 +79,42 @@ def _parse_schedule(items: Sequence[str]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def plugin_lines(plugin: dict[str, Any], capabilities: dict[str, dict[str, bool]]) -> list[str]:
+    """The text ``genwidgets plugins`` prints for one plugin (a :func:`genwidgets.list_plugins` entry).
+
+    Everything ``--json`` holds is shown: origin, each model with the verbs its ``capabilities`` give
+    (looked up by name), data sets, metrics, panels, hooks and the load error; empty kinds are left out.
+    """
+    origin = f"{plugin['distribution']} {plugin['version']}" if plugin["distribution"] else "added at run time"
+    lines = [f"{plugin['name']}  ({origin})"]
+    for name in plugin["models"]:
+        flags = capabilities.get(name, {})
+        verbs = [k.removeprefix("can_") for k, v in flags.items() if v]
+        lines.append(f"  model {name:<10} {', '.join(verbs)}")
+    for kind in ("datasets", "metrics", "panels", "hooks"):
+        if plugin[kind]:
+            lines.append(f"  {kind}: {', '.join(plugin[kind])}")
+    if plugin["error"]:
+        lines.append(f"  ERROR: {plugin['error']}")
+    return lines
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
-    """List plugins, the models and data sets each registered, and load errors."""
+    """List plugins: what each registered (models, data sets, metrics, panels, hooks) and load errors.
+
+    ``--json`` prints :func:`genwidgets.list_plugins` as it is (every registration by name; a
+    model's capabilities, paper and config are in :func:`genwidgets.list_models`); the text shows
+    the same, plus each model's verbs.
+    """
     import genwidgets as gw
 
-    models = {m["name"]: m for m in gw.list_models()}
     plugins = gw.list_plugins()
-    for p in plugins:
-        p["models"] = [{"name": n, "capabilities": models[n]["capabilities"], "paper": models[n]["paper"]}
-                       for n in p["models"] if n in models]
     if args.json:
         print(json.dumps(plugins, indent=2))
         return 0
+    capabilities = {m["name"]: m["capabilities"] for m in gw.list_models()}
     for p in plugins:
-        origin = f"{p['distribution']} {p['version']}" if p["distribution"] else "added at run time"
-        print(f"{p['name']}  ({origin})")
-        for m in p["models"]:
-            caps = [k.removeprefix("can_") for k, v in m["capabilities"].items() if v]
-            print(f"  model {m['name']:<10} {', '.join(caps)}")
-        if p["datasets"]:
-            print(f"  datasets: {', '.join(p['datasets'])}")
-        if p["hooks"]:
-            print(f"  hooks: {', '.join(p['hooks'])}")
-        if p["error"]:
-            print(f"  ERROR: {p['error']}")
+        print("\n".join(plugin_lines(p, capabilities)))
     return 0
 
 
@@ -323,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("plugins", help="list plugins, their models (with capabilities) and data sets")
+    p = sub.add_parser("plugins", help="list plugins and what each registered: models (with capabilities), "
+                                        "data sets, metrics, panels, hooks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_plugins)
 

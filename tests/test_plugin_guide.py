@@ -15,6 +15,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
@@ -216,3 +220,58 @@ def test_builtin_learning_rates_and_betas_use_exclusive_bounds_where_the_bound_i
         assert config(beta1=0.99995, beta2=0.999999).beta1 == 0.99995  # Adam needs beta < 1, not <= 0.9999
         with pytest.raises(ConfigError, match=r"beta2=1.0 is out of range; allowed: 0.0 <= value < 1.0"):
             config(beta2=1.0)
+
+
+def test_train_test_split_is_a_lazy_public_name():
+    from genwidgets.data import splits
+
+    assert genwidgets.train_test_split is splits.train_test_split and "train_test_split" in genwidgets.__all__
+    code = ("import sys, genwidgets; assert 'torch' not in sys.modules; f = genwidgets.train_test_split; "
+            "print(f.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "genwidgets.data.splits"
+
+
+# ---- genwidgets plugins ------------------------------------------------------------------------------
+
+EVERYTHING = '''
+    from genwidgets import TensorData, hookimpl
+
+    def _panel(run):
+        raise RuntimeError("not opened here")
+
+    @hookimpl
+    def register_datasets(register):
+        register("dots", lambda: None, description="dots", kind="points", shape=(2,), size=1)
+
+    @hookimpl
+    def register_metrics(register):
+        register("dot_count", lambda model, data, *, n, seed: {"n": n}, description="counts")
+
+    @hookimpl
+    def register_panels(register):
+        register("dot_view", _panel, title="Dots")
+'''
+
+
+def test_plugins_text_shows_everything_json_holds_and_json_is_list_plugins(install_plugin, capsys):
+    from genwidgets.cli import main
+
+    install_plugin("gw-everything", "gw_everything", EVERYTHING)
+    assert main(["plugins", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed == genwidgets.list_plugins()
+    assert main(["plugins"]) == 0
+    text = capsys.readouterr().out
+    blocks = dict(re.findall(r"^(\S+)  \(.*?\)\n((?:  .*\n)*)", text, re.M))
+    assert set(blocks) == {p["name"] for p in listed}
+    for plugin in listed:
+        block = blocks[plugin["name"]]
+        for model in plugin["models"]:
+            assert re.search(rf"^  model {model} +\w", block, re.M), (model, block)
+        for kind in ("datasets", "metrics", "panels", "hooks"):
+            if plugin[kind]:
+                assert f"  {kind}: {', '.join(plugin[kind])}\n" in block, (kind, block)
+    assert ("  datasets: dots\n  metrics: dot_count\n  panels: dot_view\n"
+            "  hooks: register_datasets, register_metrics, register_panels\n") in blocks["gw-everything"]
+    assert "  model dcgan      sample, encode, decode, discriminate\n" in blocks["models"]
