@@ -265,3 +265,20 @@ def _wait_until(condition, timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met within the deadline"
         time.sleep(0.001)
+
+
+def test_a_live_edit_wins_over_a_scheduled_one_due_at_the_same_step():
+    """Planned edits apply first at their step, then live ones, by hand and in the loop alike."""
+    run = _vae_run(start=False, steps=40, schedule={5: {"lr": 0.002}, 20: {"lr": 0.003}})
+    run.step(5)  # the edit planned for step 5 is due before step 6
+    run.set_hparams(lr=0.0005)  # not training: applied now, after the planned one due at this step
+    assert run.hparams["lr"] == 0.0005
+    assert run.edit_log == [(5, {"lr": 0.002}), (5, {"lr": 0.0005})]
+    run.resume(steps=15)  # once started, pause exactly at step 20, where lr=0.003 is planned
+    run.start()
+    assert _wait_for(lambda: run.state == "paused" and run.step_count == 20)
+    run.set_hparams(lr=0.0007)  # pending while paused; applied at the resume, after the planned edit
+    run.resume()
+    run.wait()
+    assert run.hparams["lr"] == 0.0007
+    assert run.edit_log[-2:] == [(20, {"lr": 0.003}), (20, {"lr": 0.0007})]

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # the kernel asks for stacks before it kills
     spec = json.loads(Path(args[0]).read_text())
     run = build_run(spec)
-    pids = distributed.gather_pids(run._control_group) if run.dist is not None else None
+    pids = run.group.pids() if run.group.world_size > 1 else None
     bridge = None
     if run.dist is None or run.dist.is_main:
         conn = channel.connect_from_env({

@@ -163,3 +163,72 @@ def gather_pids(group: Any = None) -> list[int]:
     out = [torch.zeros(1, dtype=torch.int64) for _ in range(dist.get_world_size())]
     dist.all_gather(out, mine, group=group)
     return [int(t) for t in out]
+
+
+class SingleProcess:
+    """Where a Run trains when it is not under torchrun: every method is a no-op.
+
+    A Run asks its process group (this, or :class:`TorchrunProcess`) instead of branching on
+    whether it is distributed; see :func:`process_group`.
+    """
+
+    info: DistInfo | None = None
+    rank = 0
+    world_size = 1
+    is_main = True
+    #: How long a paused loop waits between control checks (None: until resumed or stopped).
+    pause_poll: float | None = None
+
+    def check(self, model: Any) -> None:
+        """Refuse a model this kind of process group cannot train (none, in one process)."""
+
+    def join(self, model: nn.Module, device: torch.device) -> None:
+        """Join the process group and wrap the model's networks (nothing to do in one process)."""
+
+    def agree(self, flags: list[bool], edits: dict[str, Any]) -> tuple[list[bool], dict[str, Any]]:
+        """Control flags and live edits as every rank will act on them: here, as given."""
+        return flags, edits
+
+    def pids(self) -> list[int]:
+        """Every rank's process id (this one's)."""
+        return [os.getpid()]
+
+
+class TorchrunProcess(SingleProcess):
+    """One rank of a torchrun job: DDP-wrapped networks, rank 0's control flags broadcast to every rank."""
+
+    def __init__(self, info: DistInfo) -> None:
+        """Stand for the rank ``info`` describes (from :func:`from_env`)."""
+        self.info = info
+        self.rank, self.world_size, self.is_main = info.rank, info.world_size, info.is_main
+        # Rank 0 sends flags at least every 0.25 s while paused; other ranks wait inside the broadcast.
+        self.pause_poll = 0.25 if info.is_main else 0.0
+        self._control_group: Any = None
+
+    def check(self, model: Any) -> None:
+        """Refuse families DDP cannot wrap, and a global batch that does not divide over the ranks."""
+        check_supported(model)
+        if model.config.batch_size % self.world_size:
+            raise ConfigError(f"batch_size {model.config.batch_size} (the global batch) must divide evenly "
+                              f"over {self.world_size} processes")
+
+    def join(self, model: nn.Module, device: torch.device) -> None:
+        """Join the job's process group, make the control group, wrap every network in DDP."""
+        init_process_group(device)
+        self._control_group = control_group()
+        assert self.info is not None
+        wrap_networks(model, device, self.info)
+
+    def agree(self, flags: list[bool], edits: dict[str, Any]) -> tuple[list[bool], dict[str, Any]]:
+        """Rank 0's flags and edits, on every rank (a broadcast over the CPU control group)."""
+        return broadcast_control(flags, edits, self._control_group)
+
+    def pids(self) -> list[int]:
+        """Every rank's process id, in rank order (call on every rank)."""
+        return gather_pids(self._control_group)
+
+
+def process_group() -> SingleProcess:
+    """Where a Run in this process trains: a :class:`TorchrunProcess` under torchrun, else :class:`SingleProcess`."""
+    info = from_env()
+    return SingleProcess() if info is None else TorchrunProcess(info)

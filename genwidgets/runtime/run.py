@@ -26,20 +26,17 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._version import __version__
 from ..data.base import GenData
 from ..device.host_allocator import tune_host_allocator
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RunError
 from ..images import to_uint8
 from . import checkpoint as ckpt
-from . import distributed
+from . import distributed, run_checkpoint
 from .events import Event, Subscription
 from .handle import MAX_EDIT_LOG, RunBase, RunState
-from .history import MetricHistory
 from .metric_sums import MetricSums
-from .rng import capture_rng, restore_rng
 from .sampler import EpochSampler
-from .schedule import HparamSchedule, ScheduleLike, edit_log_from_state, edit_log_to_state
+from .schedule import HparamSchedule, ScheduleLike
 from .shutdown import RUNS, close_at_exit
 
 __all__ = ["MAX_EDIT_LOG", "Run", "RunState"]
@@ -131,17 +128,12 @@ class Run(RunBase):
         self.data_source = dict(data_source or {"name": getattr(data, "name", "data"), "options": {}})
         self._state: RunState = "created"
         self._init_run_state(history_points=history_points)
-        #: Where this process sits in a torchrun job (None in a single process); see :mod:`.distributed`.
-        self.dist = distributed.from_env()
-        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
-        if self.dist is not None:
-            distributed.check_supported(model)
-            if model.config.batch_size % world:
-                raise ConfigError(f"batch_size {model.config.batch_size} (the global batch) must divide evenly "
-                                  f"over {world} processes")
-            plugin_events = plugin_events and self.dist.is_main  # one logger, not one per rank
+        #: Where this process trains: alone, or as one rank of a torchrun job (see :mod:`.distributed`).
+        self.group = distributed.process_group()
+        self.group.check(model)
+        plugin_events = plugin_events and self.group.is_main  # one logger, not one per rank
         self.sampler = EpochSampler(len(data), model.config.batch_size, seed=model.config.seed,
-                                    rank=rank, world_size=world)
+                                    rank=self.group.rank, world_size=self.group.world_size)
         #: The checkpoint this run continues (set by :func:`genwidgets.resume`); None for a new run.
         self.resumed_from: Path | None = None
         self._out_dir_claimed = False
@@ -159,7 +151,6 @@ class Run(RunBase):
         self._pending_hparams: dict[str, Any] = {}
         self._next_scheduled = self.schedule.next_step  # one comparison a step; None when nothing is planned
         self._pause_at: int | None = None
-        self._control_group: Any = None
         self._thread: threading.Thread | None = None
         # On the CPU reading a value costs no device sync: metrics are read, and checked for NaN, every step.
         on_host = self.runtime.device.type == "cpu"
@@ -171,10 +162,12 @@ class Run(RunBase):
         if plugin_events:
             self._connect_plugins()
         self.runtime.prepare_model(model)
-        if self.dist is not None:
-            distributed.init_process_group(self.runtime.device)
-            self._control_group = distributed.control_group()
-            distributed.wrap_networks(model, self.runtime.device, self.dist)
+        self.group.join(model, self.runtime.device)
+
+    @property
+    def dist(self) -> distributed.DistInfo | None:
+        """Where this process sits in a torchrun job (rank, world size), or None in a single process."""
+        return self.group.info
 
     # ---- state ----------------------------------------------------------------------------
     @property
@@ -274,7 +267,7 @@ class Run(RunBase):
         """
         if self.is_alive and self._state == "running":
             raise RunError("the run is training in the background; pause() it before stepping by hand")
-        if self.dist is not None:
+        if self.group.world_size > 1:
             raise RunError("under torchrun every process must step together; use resume(steps=n) instead")
         if self._state == "failed":
             raise RunError(f"the run failed: {self.error!r}") from self.error
@@ -283,6 +276,7 @@ class Run(RunBase):
         try:
             for _ in range(n):
                 with self._step_lock:
+                    self._apply_hparams()  # scheduled, then live edits, as the loop applies them
                     last = self._train_one(force_log=True)
         except Exception as exc:
             self._fail(exc)
@@ -298,7 +292,7 @@ class Run(RunBase):
         with self._control:
             self._check_edits(changes, self._pending_hparams)
             self._pending_hparams.update(changes)
-        if not self.is_alive and self.dist is None:  # under torchrun, the loop hands edits to every rank
+        if not self.is_alive and self.group.world_size == 1:  # under torchrun, the loop hands edits to every rank
             with self._step_lock:
                 self._apply_hparams()
 
@@ -346,26 +340,24 @@ class Run(RunBase):
     def _agreed_control(self) -> tuple[bool, bool]:
         """(pause, stop) for this step boundary; under torchrun, rank 0's flags, the same on every rank.
 
-        A finished ``resume(steps=n)`` becomes a pause request here. Under torchrun, live
-        hyperparameter edits travel with the flags and are applied here on every rank at the same
-        step, so the replicas never diverge.
+        A finished ``resume(steps=n)`` becomes a pause request here, and pending live
+        hyperparameter edits are applied here. Under torchrun they travel with the flags and are
+        applied on every rank at the same step, so the replicas never diverge.
         """
         with self._control:
             if self._pause_at is not None and self.step_count >= self._pause_at:
                 self._pause_at, self._pause_requested = None, True
             flags = [self._pause_requested, self._stop_requested]
-            pending = {}
-            if self.dist is not None and self.dist.is_main:
+            pending: dict[str, Any] = {}
+            if self.group.is_main:  # other ranks receive rank 0's edits
                 pending, self._pending_hparams = self._pending_hparams, {}
-        if self.dist is None:
-            return flags[0], flags[1]
-        agreed, pending = distributed.broadcast_control(flags, pending, self._control_group)
-        if not self.dist.is_main:
+        agreed, pending = self.group.agree(flags, pending)
+        if not self.group.is_main:
             with self._control:
                 self._pause_requested, self._stop_requested = agreed
         if pending:
             with self._step_lock:
-                self._apply_edits(pending)
+                self._apply_due_edits(pending)
         return agreed[0], agreed[1]
 
     def _wait_while_paused(self) -> bool:
@@ -375,11 +367,10 @@ class Run(RunBase):
         at least every 0.25 s), so no rank sits in a collective long enough to time out.
         """
         while True:
-            with self._control:
-                if self.dist is None:
-                    self._control.wait_for(lambda: not self._pause_requested or self._stop_requested)
-                elif self.dist.is_main:
-                    self._control.wait_for(lambda: not self._pause_requested or self._stop_requested, 0.25)
+            if self.group.pause_poll != 0:
+                with self._control:
+                    self._control.wait_for(lambda: not self._pause_requested or self._stop_requested,
+                                           self.group.pause_poll)
             pause, stop = self._agreed_control()
             if stop or not pause:
                 return stop
@@ -387,8 +378,6 @@ class Run(RunBase):
     def _train_one(self, *, force_log: bool = False) -> dict[str, float]:
         if self._next_scheduled is not None and self.step_count >= self._next_scheduled:
             self._apply_schedule()  # every rank holds the same schedule: no broadcast needed
-        if self.dist is None:  # under torchrun, _agreed_control applies edits on every rank at once
-            self._apply_hparams()
         t0 = time.perf_counter()
         batch = self.data.get_batch(self.sampler.next_indices())
         batch = self.runtime.move_batch(batch)
@@ -451,10 +440,17 @@ class Run(RunBase):
         return values
 
     def _apply_hparams(self) -> None:
+        """Apply pending live edits now (one process, between steps), after any scheduled ones due."""
         with self._control:
             pending, self._pending_hparams = self._pending_hparams, {}
         if pending:
-            self._apply_edits(pending)
+            self._apply_due_edits(pending)
+
+    def _apply_due_edits(self, live: Mapping[str, Any]) -> None:
+        """Apply the scheduled edits due at this step, then the ``live`` ones (which win at the same step)."""
+        if self._next_scheduled is not None and self.step_count >= self._next_scheduled:
+            self._apply_schedule()
+        self._apply_edits(live)
 
     def _apply_schedule(self) -> None:
         """Apply the scheduled edits due at this step count (before any live edit, which then wins)."""
@@ -495,41 +491,8 @@ class Run(RunBase):
 
     # ---- checkpoints ----------------------------------------------------------------------
     def checkpoint_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Everything needed to resume exactly: (tensors, json)."""
-        tensors = {f"model.{k}": v for k, v in distributed.plain_state_dict(self.model).items()}
-        optim_meta = {}
-        for name, opt in self.model.optimizers.items():
-            t, meta = ckpt.optimizer_to_flat(name, opt)
-            tensors.update(t)
-            optim_meta[name] = meta
-        rng_t, rng_meta = capture_rng()
-        tensors.update(rng_t)
-        sampler_t, sampler_meta = self.sampler.state_dict()
-        tensors.update(sampler_t)
-        from ..registry import get_registry
-
-        try:
-            plugin = get_registry().model_plugin(self.model.name)
-        except Exception:  # noqa: BLE001 - a model built outside the registry
-            plugin = None
-        state = {
-            "genwidgets_version": __version__,
-            "model": self.model.name,
-            "plugin": plugin,
-            "config": self.model.config.to_dict(),
-            "data": {**self.data_source, "spec": self.model.data_spec.to_dict()},
-            "step": self.step_count,
-            "train_seconds": self.train_seconds,
-            "optimizers": optim_meta,
-            "rng": rng_meta,
-            "sampler": sampler_meta,
-            "run": {"steps": self.steps, "log_every": self.log_every, "sample_every": self.sample_every,
-                    "checkpoint_every": self.checkpoint_every, "schedule": self.schedule.to_state(),
-                    "edits": edit_log_to_state(self.edit_log)},
-            "runtime": self.runtime.describe(),
-            "history": self.history.to_state(),
-        }
-        return tensors, state
+        """Everything needed to resume exactly: (tensors, json); see :mod:`.run_checkpoint`."""
+        return run_checkpoint.assemble(self)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write a checkpoint now (between steps) and return its directory.
@@ -540,7 +503,7 @@ class Run(RunBase):
         """
         if path is None and self.out_dir is None:
             raise RunError("this run has no out_dir; pass a path: run.save('my-checkpoint')")
-        if self.dist is not None and not self.dist.is_main:
+        if not self.group.is_main:
             return None  # type: ignore[return-value]  # rank 0 writes the (identical) state
         if path is None:
             self._claim_out_dir()
@@ -576,7 +539,7 @@ class Run(RunBase):
         Raises:
             RunError: the folder is another run's; the message says how to resume it or where to write.
         """
-        if self._out_dir_claimed or self.out_dir is None or (self.dist is not None and not self.dist.is_main):
+        if self._out_dir_claimed or self.out_dir is None or not self.group.is_main:
             return
         folder = self.out_dir / "checkpoints"
         ckpt.clean_stale_temporaries(folder)
@@ -603,19 +566,8 @@ class Run(RunBase):
     def load_state(self, tensors: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> None:
         """Restore model, optimizers, counters, data order and RNG from a checkpoint."""
         with self._step_lock:
-            model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-            distributed.load_plain_state_dict(self.model, model_sd)
-            for name, opt in self.model.optimizers.items():
-                ckpt.optimizer_from_flat(name, opt, tensors, state["optimizers"][name])
-            self.sampler.load_state_dict(dict(tensors), state["sampler"])
-            restore_rng(dict(tensors), state["rng"])
-            self.step_count = int(state["step"])
-            self.schedule.start_at(self.step_count)
+            run_checkpoint.restore(self, tensors, state)
             self._next_scheduled = self.schedule.next_step
-            self.edit_log = edit_log_from_state(state["run"])
-            self.train_seconds = float(state.get("train_seconds", 0.0))
-            if "history" in state:
-                self.history = MetricHistory.from_state(state["history"])
 
     @contextlib.contextmanager
     def between_steps(self) -> Iterator[None]:
