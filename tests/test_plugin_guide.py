@@ -14,11 +14,13 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import re
 import subprocess
 import sys
+import types
 import typing
 from pathlib import Path
 
@@ -222,6 +224,57 @@ def test_builtin_learning_rates_and_betas_use_exclusive_bounds_where_the_bound_i
             config(beta2=1.0)
 
 
+# ---- the guide's snippets, run as written ------------------------------------------------------------
+
+def _snippet(name: str) -> str:
+    match = re.search(rf"<!-- tested:{name} -->\n```python\n(.*?)```", GUIDE.read_text(), re.S)
+    assert match, f"docs/plugins.md has no tested:{name} snippet"
+    return match.group(1)
+
+
+@pytest.fixture
+def guide_module(monkeypatch: pytest.MonkeyPatch):
+    """Run a snippet of the guide as a module of its own (importable while the test runs, as a plugin's is)."""
+
+    def run(name: str) -> types.ModuleType:
+        module = types.ModuleType(f"guide_{name}")
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        exec(compile(_snippet(name), f"docs/plugins.md:{name}", "exec", dont_inherit=True), module.__dict__)
+        return module
+
+    return run
+
+
+def test_the_seeding_snippet_makes_a_family_that_passes_the_contract(guide_module):
+    cls = guide_module("seeding").LinearDecoder
+    for check in ("class", "outputs", "capabilities", "train_step", "determinism", "editable"):
+        CHECKS[check](cls, contract_data("points"), runtime=contract_runtime())
+
+
+def test_the_dataset_snippet_loads_with_the_options_the_user_gives(guide_module):
+    genwidgets.get_registry().add_plugin(guide_module("dataset"), name="guide-stripes")
+    (entry,) = [d for d in genwidgets.list_datasets() if d["name"] == "stripes"]
+    data = genwidgets.load_data("stripes")  # no options: the loader's defaults, as registered
+    assert (len(data), list(data.spec.shape), data.spec.num_classes, data.spec.kind) == (
+        entry["size"], entry["shape"], entry["num_classes"], entry["kind"])
+    small = genwidgets.load_data("stripes", n=64, seed=3)
+    assert len(small) == 64 and small.name == "stripes" and small.class_names == ["horizontal", "vertical"]
+    assert torch.equal(small.x, genwidgets.load_data("stripes", n=64, seed=3).x)
+
+
+def test_the_metric_snippet_holds_out_examples_with_the_public_split(guide_module):
+    from genwidgets.metrics import evaluate
+
+    genwidgets.get_registry().add_plugin(guide_module("metric"), name="guide-metric")
+    ring = genwidgets.load_data("ring")
+    model = genwidgets.build_model("vae", ring.spec, preset="tiny", runtime=contract_runtime())
+    result = evaluate(model, data=ring, metrics=["heldout_mse"], n=50)
+    assert result["failed"] == {} and result["providers"] == {"heldout_mse": "guide-metric"}
+    out = result["metrics"]["heldout_mse"]
+    _, test = genwidgets.train_test_split(ring)
+    assert (out["examples"], out["held_out"], out["of"]) == (50, len(test), len(ring)) and out["mse"] > 0
+
+
 def test_train_test_split_is_a_lazy_public_name():
     from genwidgets.data import splits
 
@@ -230,6 +283,18 @@ def test_train_test_split_is_a_lazy_public_name():
             "print(f.__module__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "genwidgets.data.splits"
+
+
+def test_the_guide_answers_what_authors_had_to_guess():
+    page = GUIDE.read_text()
+    for heading in ("### Config fields and their bounds", "### Seeding: weights from `config.seed`",
+                    "## Data sets", "## Metrics", "### The image classifier `evaluate` trains, and caches",
+                    "### Reading a run's state from a panel", "## Checking what loaded"):
+        assert f"\n{heading}\n" in page, heading
+    assert SEEDED_INIT_HINT.split(":")[0] in " ".join(page.split())  # the contract's advice, quoted in the guide
+    assert "$GENWIDGETS_CACHE/classifiers/" in page and "get_classifier(" in page
+    section = page.split("### Reading a run's state from a panel", 1)[1].split("\n## ", 1)[0]
+    assert "TODO" in section and "RunHandle" in section
 
 
 # ---- genwidgets plugins ------------------------------------------------------------------------------
@@ -275,3 +340,17 @@ def test_plugins_text_shows_everything_json_holds_and_json_is_list_plugins(insta
     assert ("  datasets: dots\n  metrics: dot_count\n  panels: dot_view\n"
             "  hooks: register_datasets, register_metrics, register_panels\n") in blocks["gw-everything"]
     assert "  model dcgan      sample, encode, decode, discriminate\n" in blocks["models"]
+
+
+# ---- the example plugin uses only the public surface -----------------------------------------------
+
+def test_the_example_plugin_imports_only_public_top_level_names():
+    example = ROOT / "examples" / "genwidgets-example-plugin"
+    for path in sorted((example / "src").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("genwidgets"):
+                assert node.module == "genwidgets", f"{path.name}: from {node.module} import ..."
+                missing = [a.name for a in node.names if a.name not in genwidgets.__all__]
+                assert not missing, f"{path.name} imports non-public names {missing}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("genwidgets.") for a in node.names), path.name
