@@ -26,15 +26,16 @@ def gw(*args, check=True, timeout=300):
     return proc
 
 
-def test_plugins_json_lists_builtin_models_with_capabilities():
+def test_plugins_json_lists_builtin_models_and_the_text_their_capabilities():
     plugins = {p["name"]: p for p in json.loads(gw("plugins", "--json").stdout)}
-    models = {m["name"]: m["capabilities"] for m in plugins["models"]["models"]}
-    assert set(models) == {"dcgan", "vae", "gan", "cgan", "wgan_gp", "beta_vae"}
-    assert models["cgan"]["conditional"] and not models["gan"]["conditional"]
-    assert models["dcgan"] == {"can_sample": True, "can_encode": True, "can_decode": True,
-                               "can_discriminate": True, "conditional": False}
-    assert models["vae"]["can_encode"] and models["vae"]["can_decode"]
+    assert plugins == {p["name"]: p for p in genwidgets.list_plugins()}  # the same shape as the Python API
+    assert set(plugins["models"]["models"]) == {"dcgan", "vae", "gan", "cgan", "wgan_gp", "beta_vae"}
     assert plugins["models"]["distribution"] == "genwidgets" and plugins["models"]["error"] is None
+    text = gw("plugins").stdout.splitlines()
+    verbs = {line.split()[1]: line.split(None, 2)[2] for line in text if line.startswith("  model ")}
+    assert verbs["dcgan"] == "sample, encode, decode, discriminate"
+    assert verbs["cgan"] == "sample, encode, decode, discriminate, conditional"
+    assert verbs["vae"] == "sample, encode, decode"
 
 
 def test_datasets_json():

@@ -17,6 +17,7 @@ from genwidgets.cli import main as cli_main
 from genwidgets.config import ModelConfig
 from genwidgets.data.base import Batch, DataSpec
 from genwidgets.data.dsprites import DSpritesData
+from genwidgets.data.splits import SubsetData, disjoint_indices, train_test_split
 from genwidgets.data.toys import grid, ring
 from genwidgets.errors import CapabilityError, ConfigError
 from genwidgets.metrics import evaluate
@@ -26,7 +27,6 @@ from genwidgets.metrics.features import ClassifierFeatures, extract_features
 from genwidgets.metrics.fid import fid_from_features, fid_kid, image_fid, kid_from_features
 from genwidgets.metrics.likelihood import LatentVariableModel, has_posterior, iw_log_likelihood, likelihood_metrics
 from genwidgets.metrics.precision_recall import knn_radii, precision_recall
-from genwidgets.data.splits import SubsetData, disjoint_indices, train_test_split
 from genwidgets.metrics.toys import mode_metrics
 from genwidgets.model import Capabilities, GenerativeModel
 from genwidgets.runtime.runtime import Runtime
