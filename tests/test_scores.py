@@ -14,13 +14,14 @@ import torch.nn.functional as F
 
 import genwidgets as gw
 from genwidgets.errors import ConfigError
+from genwidgets.runtime.model_snapshot import shared_snapshot
 from genwidgets.scores import PlaneGrid, auto_extent, choose_scale, colour_at, score_batched
 from genwidgets.scores.colour import STOPS
 from genwidgets.scores.gradients import arrow_segments, generator_direction
 from genwidgets.scores.grid import score_plane
 from genwidgets.scores.latent_slice import axes_plane, random_plane, score_latent_plane
 from genwidgets.scores.score_grid import order
-from genwidgets.scores.snapshot import ModelSnapshot
+from genwidgets.scores.snapshot import FrameModel
 
 
 class Counting:
@@ -188,12 +189,14 @@ def test_score_grid_order() -> None:
 
 
 # ---- snapshots ------------------------------------------------------------------------------
-def test_frames_are_computed_on_a_copy_while_the_run_is_free_to_train(ring_gan: gw.Run) -> None:
-    snap = ModelSnapshot(ring_gan.model, ring_gan.between_steps)
-    assert snap.shadow is not None and snap.shadow is not ring_gan.model
-    assert not snap.shadow.optimizers                                   # optimizer state is not copied
-    with snap.view(lambda: ring_gan.step_count) as (model, step):
-        assert step == ring_gan.step_count and model is snap.shadow and not model.training
+def test_frames_are_computed_on_the_runs_shared_snapshot_while_the_run_is_free_to_train(ring_gan: gw.Run) -> None:
+    frames = FrameModel(ring_gan.model, ring_gan)
+    assert frames.shared is shared_snapshot(ring_gan)                   # the one every widget of the run uses
+    with frames.view() as look:
+        model = look.model
+        assert look.step == ring_gan.step_count and model is frames.shared.current.model
+        assert model is not ring_gan.model and not model.training
+        assert not model.optimizers                                      # optimizer state is not copied
         got = []
 
         def another_thread_steps_between() -> None:
@@ -206,3 +209,27 @@ def test_frames_are_computed_on_a_copy_while_the_run_is_free_to_train(ring_gan: 
         assert got == [True], "the step lock was held while computing on the copy"
         for a, b in zip(model.state_dict().values(), ring_gan.model.state_dict().values(), strict=True):
             torch.testing.assert_close(a, b)
+    assert frames.version() == look.version                             # nothing moved: the same frame
+
+
+def test_without_a_copy_frames_hold_the_step_lock_and_a_bare_model_is_looked_at_in_place(ring_gan: gw.Run) -> None:
+    frames = FrameModel(ring_gan.model, ring_gan, copy_model=False)
+    assert frames.shared is None
+    entered = threading.Event()
+
+    def another_thread_steps_between() -> None:
+        with ring_gan.between_steps():
+            entered.set()
+
+    with frames.view() as look:
+        assert look.model is ring_gan.model and not look.model.training
+        t = threading.Thread(target=another_thread_steps_between)
+        t.start()
+        assert not entered.wait(0.5), "the step lock must be held while computing on the live model"
+    assert entered.wait(5) and ring_gan.model.training
+    t.join(timeout=5)
+    model = gw.build_model("gan", gw.load_data("ring").spec, preset="tiny")
+    bare = FrameModel(model)
+    with bare.view() as look:
+        assert look.model is model and not model.training and look.step == 0
+    assert model.training                                               # its mode is given back

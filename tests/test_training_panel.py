@@ -289,7 +289,7 @@ def test_planned_and_applied_edits_are_marked_and_survive_a_resume(recording: No
     assert again.edits == panel.edits
     # The static PNG marks the applied edits too: dotted grey (#888888) lines, which nothing else in the plot
     # area draws (the sample grid, right of it, may hold that grey).
-    from genwidgets.widgets.static_fallback import MARGIN, PLOT_H, PLOT_W
+    from genwidgets.widgets.png.panel import MARGIN, PLOT_H, PLOT_W
 
     plain = make_run(steps=5)
     plain.step(5)

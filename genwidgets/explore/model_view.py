@@ -1,63 +1,51 @@
-"""The model an explorer looks at: a model as given, or a frozen copy of a training run's model.
+"""The model an explorer looks at: a model as given, or the shared snapshot of a training run's model.
 
-Looking must never change training. For a :class:`~genwidgets.runtime.run.Run`, the explorer
-works on a *snapshot*: a deep copy of the model taken between two training steps, without its
-optimizers, with parameters that do not require gradients. Decoding then never waits for a
-training step and never touches the live model; :meth:`ModelView.refresh` takes a new snapshot.
+Looking must never change training. For a run, the explorer works on the run's snapshot
+(:mod:`genwidgets.runtime.model_snapshot`): a frozen copy of the model taken between two
+training steps, shared with every other widget of the run. Decoding then never waits for a
+training step and never touches the live model; :meth:`ModelView.refresh` moves to the run's
+newest snapshot (taking one if a samples event came since the last).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import torch
 
 from ..errors import CapabilityError
 from ..model import GenerativeModel
+from ..runtime.handle import RunHandle
+from ..runtime.model_snapshot import frozen_copy, run_of, shared_snapshot
 
-
-def frozen_copy(model: GenerativeModel) -> GenerativeModel:
-    """A frozen deep copy of ``model`` for looking at.
-
-    Same weights and buffers, eval mode, no optimizers, no parameter gradients; it shares the
-    model's runtime (device and precision).
-    """
-    memo: dict[int, Any] = {id(model.optimizers): {}, id(model.runtime): model.runtime}
-    try:
-        copied = copy.deepcopy(model, memo)
-    except (TypeError, copy.Error) as exc:
-        raise CapabilityError(
-            f"model {model.name!r} cannot be copied ({exc}); widgets look at a frozen copy of a model that "
-            "is training. Keep objects that cannot be deep-copied (locks, open files, sockets) off the model, "
-            "or give the model a __deepcopy__") from exc
-    copied.requires_grad_(False)
-    for p in copied.parameters():
-        p.grad = None
-    return copied.eval()
+__all__ = ["ModelView", "frozen_copy", "require_decoder"]
 
 
 class ModelView:
     """Gives the explorer a model to call, and says which training step it shows.
 
     Args:
-        model_or_run: A :class:`GenerativeModel`, or a Run (anything with ``model``,
-            ``between_steps()`` and ``step_count``).
+        model_or_run: A :class:`GenerativeModel`, or a run (a :class:`RunHandle`: a Run or a LaunchedRun).
+
+    Raises:
+        TypeError: ``model_or_run`` is neither.
+        CapabilityError: the run's model cannot be copied.
     """
 
-    def __init__(self, model_or_run: Any) -> None:
-        if isinstance(model_or_run, GenerativeModel):
-            self.run, self._model, self.step = None, model_or_run, None
-        elif isinstance(getattr(model_or_run, "model", None), GenerativeModel):
-            self.run, self._model, self.step = model_or_run, None, None
-        else:
-            raise TypeError(
-                f"expected a genwidgets model or Run, got {type(model_or_run).__name__}; pass the result of "
-                "genwidgets.train(...) or genwidgets.build_model(...)")
+    def __init__(self, model_or_run: RunHandle | GenerativeModel) -> None:
+        self.run: RunHandle | None = run_of(model_or_run)
+        self.step: int | None = None
+        self._model: GenerativeModel | None = None
+        if self.run is None:
+            if not isinstance(model_or_run, GenerativeModel):
+                raise TypeError(
+                    f"expected a genwidgets model or Run, got {type(model_or_run).__name__}; pass the result of "
+                    "genwidgets.train(...) or genwidgets.build_model(...)")
+            self._model = model_or_run
         self._lock = threading.Lock()
+        self._snapshots = None if self.run is None else shared_snapshot(self.run)
         if self.run is not None:
             self.refresh()
 
@@ -73,21 +61,19 @@ class ModelView:
 
     @property
     def model(self) -> GenerativeModel:
-        """The model to call now: the newest snapshot of a run, or the given model."""
+        """The model to call now: the run's snapshot this view moved to last, or the given model."""
         with self._lock:
             assert self._model is not None
             return self._model
 
     def refresh(self) -> int | None:
-        """Take a new snapshot of the run's model between two steps; returns the step it shows."""
-        if self.run is None:
+        """Move to the run's newest snapshot (shared with the run's other widgets); returns its step."""
+        if self._snapshots is None:
             return None
-        between_steps = getattr(self.run, "between_steps", None)
-        with between_steps() if between_steps else contextlib.nullcontext():
-            frozen, step = frozen_copy(self.run.model), int(self.run.step_count)
+        snapshot = self._snapshots.get()
         with self._lock:
-            self._model, self.step = frozen, step
-        return step
+            self._model, self.step = snapshot.model, snapshot.step
+        return snapshot.step
 
     @contextlib.contextmanager
     def calling(self) -> Iterator[GenerativeModel]:

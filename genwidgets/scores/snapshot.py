@@ -1,68 +1,90 @@
-"""A copy of a model's weights, taken between training steps, for widgets to compute on.
+"""The model a heatmap frame is computed on: the run's shared snapshot, or a model looked at in place.
 
 Computing a 128 x 128 heatmap takes tens of milliseconds; doing it on the live model would make
-the training loop wait that long at every refresh. Instead the widget keeps a private copy of
-the model (made once) and, under the run's step lock, copies the current weights into it
-(``load_state_dict``: well under a millisecond for the 2-D GANs, a few for an image GAN). The
-frame is then computed on the copy, in eval mode, while training goes on. The copy never trains,
-never touches the global random stream, and leaves the live model's modes and statistics alone.
+the training loop wait that long at every refresh. Instead frames of a run are computed on the
+run's snapshot (:mod:`genwidgets.runtime.model_snapshot`): a frozen copy taken between two steps,
+at most once per samples event while the run trains, and shared with the run's other widgets.
+The frame is computed on the copy while training goes on. The copy never trains, never touches
+the global random stream, and leaves the live model's modes and statistics alone.
 
-Models that cannot be deep-copied are computed on directly, under the step lock (correct, only
-slower for the training loop).
+A bare model (no run), a run whose model cannot be deep-copied, and ``copy_model=False`` are
+computed on in place: in eval mode, under the run's step lock (or a lock of the widget's own),
+correct, only slower for the training loop.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Hashable, Iterator
 from typing import Any
 
-from ..explore.model_view import frozen_copy
+from ..model import GenerativeModel
+from ..runtime.handle import RunHandle
+from ..runtime.model_snapshot import RunSnapshot, shared_snapshot
 
 log = logging.getLogger(__name__)
 
 
-class ModelSnapshot:
-    """The model to compute a frame on: a refreshed private copy, or the model itself.
+@dataclasses.dataclass(frozen=True)
+class Look:
+    """A model to compute one frame on, the training step it shows, and its version.
 
-    Args:
-        model: The live model.
-        lock: Holds training between steps for the ``with`` block (``run.between_steps``).
-        copy_model: Keep a private copy (default); False computes on the live model under ``lock``.
+    A frame computed on the same ``version`` with the same settings is the same frame.
     """
 
-    def __init__(self, model: Any, lock: Callable[[], contextlib.AbstractContextManager[Any]],
-                 *, copy_model: bool = True) -> None:
+    model: Any
+    step: int
+    version: Hashable
+
+
+class FrameModel:
+    """What a heatmap computes its frames on (see the module docstring).
+
+    Args:
+        model: The model (a run's model, or a bare one).
+        run: The run training it, or None for a bare model.
+        copy_model: Compute on the run's shared snapshot (default); False computes on the live
+            model under the run's step lock (no extra memory; training waits longer).
+    """
+
+    def __init__(self, model: GenerativeModel, run: RunHandle | None = None, *, copy_model: bool = True) -> None:
         self.model = model
-        self.lock = lock
-        self.shadow: Any = None
-        if copy_model:
+        self.run = run
+        self._lock = threading.RLock()  # a bare model: one frame at a time (eval mode is per module)
+        self.shared: RunSnapshot | None = None
+        if run is not None and copy_model:
+            shared = shared_snapshot(run)
             try:
-                with lock():
-                    self.shadow = frozen_copy(model)  # eval mode, no optimizers, no gradients
+                shared.get()
+                self.shared = shared
             except Exception:  # noqa: BLE001 - a model that cannot be copied is looked at in place
                 log.info("genwidgets: %s cannot be copied; frames are computed under the step lock",
                          type(model).__name__, exc_info=True)
-                self.shadow = None
+
+    def version(self) -> Hashable:
+        """What a new frame would be computed on: the snapshot's version, or the step (in place)."""
+        if self.shared is not None:
+            return self.shared.get().version
+        return int(self.run.step_count) if self.run is not None else 0
 
     @contextlib.contextmanager
-    def view(self, read: Callable[[], Any] = lambda: None) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(model, read())`` with current weights; ``read`` runs under the step lock.
+    def view(self) -> Iterator[Look]:
+        """The model for one frame, under ``torch.no_grad``.
 
-        With a copy, the lock is held only while the weights are copied and ``read`` runs; the
-        block runs with training going on. Without one, the whole block holds the lock, with
-        the live model in eval mode.
+        With the shared snapshot, the block runs while training goes on. In place, the whole
+        block holds the step lock (or the widget's lock), with the live model in eval mode.
         """
         import torch
 
-        if self.shadow is not None:
-            with self.lock():
-                self.shadow.load_state_dict(self.model.state_dict())
-                self.shadow.config = self.model.config
-                extra = read()
+        if self.shared is not None:
+            snapshot = self.shared.get()
             with torch.no_grad():
-                yield self.shadow, extra
+                yield Look(snapshot.model, snapshot.step, snapshot.version)
             return
-        with self.lock(), self.model.evaluating(), torch.no_grad():
-            yield self.model, read()
+        lock = self.run.between_steps() if self.run is not None else self._lock
+        with lock, self.model.evaluating(), torch.no_grad():
+            step = int(self.run.step_count) if self.run is not None else 0
+            yield Look(self.model, step, step)

@@ -6,35 +6,36 @@ binary buffers (see :mod:`.wire`). The arrays come from :mod:`genwidgets.scores`
 
 Live updates never make training wait on the widget: the widget subscribes to the run's events,
 and a coalescer thread recomputes at most ``max_rate`` frames per second (fewer when a frame is
-expensive: at most a quarter of one core goes to drawing). Each frame is computed on a private
-copy of the model whose weights are refreshed between two steps (see
-:mod:`genwidgets.scores.snapshot`), so the training loop waits only for that copy.
+expensive: at most a quarter of one core goes to drawing). Frames are computed on the run's
+snapshot, a frozen copy of the model taken between two steps at most once per samples event and
+shared with the run's other widgets (see :mod:`genwidgets.scores.snapshot`), so the training loop
+waits only for that copy, and a new frame follows each new snapshot.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
-import anywidget
 import torch
 import traitlets as t
 
 from ..errors import ConfigError, GenwidgetsError
+from ..model import GenerativeModel
 from ..runtime.events import Event
+from ..runtime.handle import RunHandle
+from ..runtime.model_snapshot import run_of
 from ..scores.capability import VIEWS, available_views, check_view, default_view, require_discriminator
 from ..scores.frames import FrameSettings, RealSet, compute_frame
 from ..scores.grid import PlaneGrid, auto_extent
-from ..scores.snapshot import ModelSnapshot
-from ..scores.static_png import render_frame_png
+from ..scores.snapshot import FrameModel
 from . import wire
 from .bundle import bundle_path, esm
+from .live_widget import LiveWidget
+from .png import render_frame_png
 from .throttle import Coalescer
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ SETTINGS = ("view", "label", "resolution", "extent", "arrows", "examples", "slic
 REAL_POINTS, REAL_IMAGES = 512, 64
 
 
-class DiscriminatorHeatmap(anywidget.AnyWidget):
+class DiscriminatorHeatmap(LiveWidget):
     """A GAN's discriminator scores, live: the GAN Lab view for 2-D data, carried to image GANs.
 
     Views (those the model supports are in :attr:`views`):
@@ -73,14 +74,14 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
     for one class at a time (:attr:`label`).
 
     Args:
-        run_or_model: A :class:`~genwidgets.runtime.run.Run` (live updates while it trains) or a
-            model with the ``can_discriminate`` capability (call :meth:`refresh` after changing it).
+        run_or_model: A run (a Run or a LaunchedRun: live updates while it trains) or a model
+            with the ``can_discriminate`` capability (call :meth:`refresh` after changing it).
         data: Real examples to show with a bare model (a GenData or what ``gw.load_data`` takes);
             a run brings its own.
         view: Initial view; the first available one by default.
         max_rate: Most frames per second (default 4).
-        copy_model: Compute frames on a private copy of the weights (default); False computes on
-            the model itself under the run's step lock (no extra memory; training waits longer).
+        copy_model: Compute frames on the run's shared snapshot (default); False computes on the
+            model itself under the run's step lock (no extra memory; training waits longer).
         **traits: Initial values of the other traits (``resolution=64``, ``label=3``, ...).
 
     Raises:
@@ -89,7 +90,6 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
 
     _esm = esm("discriminator_heatmap")
 
-    uid = t.Unicode(help="Unique id of this widget; the front end keys its copy of the frame by it.").tag(sync=True)
     title = t.Unicode("", help="Whose discriminator on what, e.g. 'gan on ring'.").tag(sync=True)
     state = t.Unicode("", help="The run's state (empty for a bare model).").tag(sync=True)
     step = t.Int(-1, help="Training step of the frame shown (-1: none yet).").tag(sync=True)
@@ -125,13 +125,12 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
                        "the current training step to end).").tag(sync=True)
     message = t.Unicode("", help="Why the last frame could not be computed (empty when it was).").tag(sync=True)
 
-    def __init__(self, run_or_model: Any, *, data: Any = None, view: str | None = None, max_rate: float = 4.0,
-                 copy_model: bool = True, **traits: Any) -> None:
-        is_run = hasattr(run_or_model, "between_steps") and hasattr(run_or_model, "model")
-        model = run_or_model.model if is_run else run_or_model
+    def __init__(self, run_or_model: RunHandle | GenerativeModel, *, data: Any = None, view: str | None = None,
+                 max_rate: float = 4.0, copy_model: bool = True, **traits: Any) -> None:
+        self.run: RunHandle | None = run_of(run_or_model)
+        model = self.run.model if self.run is not None else run_or_model
         require_discriminator(model)
-        self.run = run_or_model if is_run else None
-        self.model = model
+        self.model: GenerativeModel = model
         self._lock = threading.RLock()
         self._send_lock = threading.RLock()
         self._pending: dict[str, Any] = {}
@@ -145,21 +144,19 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         if model.capabilities.conditional and len(names) != num_classes:
             names = [str(k) for k in range(num_classes)]
         super().__init__(
-            uid=uuid.uuid4().hex, views=available_views(model), view=view or default_view(model),
+            views=available_views(model), view=view or default_view(model),
             score_kind=model.score_kind, conditional=bool(model.capabilities.conditional), class_names=names,
             max_rate=max_rate, title=f"{model.name} on {self._data_name(data)}", **traits)
         self.set_trait("latent_dim", int(model.latent_dim))
         self._real = self._real_set(data)
+        self._frames = FrameModel(model, self.run, copy_model=copy_model)
         if not self.extent and "plane" in self.views:
             self.extent = self._auto_extent()
-        self._snapshot = ModelSnapshot(model, self._between_steps, copy_model=copy_model)
-        self._coalescer = Coalescer(self.flush, max_rate, name="genwidgets-discriminator-heatmap")
-        self._subscription = None
+        self._coalescer = self._own(Coalescer(self.flush, max_rate, name="genwidgets-discriminator-heatmap"))
         if self.run is not None:
-            self.state = self.run.state
-            self._subscription = self.run.subscribe(
-                self._on_event, kinds=("metrics", "samples", "state", "error", "hparams", "checkpoint"), max_queue=64)
-        self.on_msg(self._on_front_end_msg)
+            with self._following(self.run, self._on_event, max_queue=64,
+                                 kinds=("metrics", "samples", "state", "error", "hparams", "checkpoint")):
+                self.state = self.run.state
         self.observe(self._settings_changed, names=list(SETTINGS))
         self._coalescer.poke()
 
@@ -189,12 +186,9 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
     def _auto_extent(self) -> list[float]:
         if self._real is not None and len(self._real.x):
             return auto_extent(self._real.x)
-        with self._between_steps(), self.model.evaluating(), torch.no_grad():
-            z, labels = self.model.fixed_noise()
-            return auto_extent(self.model.sample(len(z), z=z, labels=labels).float().cpu())
-
-    def _between_steps(self) -> contextlib.AbstractContextManager[Any]:
-        return self.run.between_steps() if self.run is not None else self._lock
+        with self._frames.view() as look:
+            z, labels = look.model.fixed_noise()
+            return auto_extent(look.model.sample(len(z), z=z, labels=labels).float().cpu())
 
     # ---- validation --------------------------------------------------------------------
     @t.validate("view")
@@ -275,14 +269,18 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
 
     def compute(self) -> dict[str, Any]:
         """Compute a frame of the current view now (in the calling thread) and return it, without sending it."""
+        return self._compute()[0]
+
+    def _compute(self) -> tuple[dict[str, Any], Any]:
+        """A frame of the current view, and its key: what it was computed on, and the settings."""
         settings = self.settings()
-        with self._snapshot.view(lambda: self.run.step_count if self.run is not None else 0) as (model, step):
+        with self._frames.view() as look:
             t0 = time.perf_counter()
             if self.model.runtime.num_threads and torch.get_num_threads() != self.model.runtime.num_threads:
                 torch.set_num_threads(self.model.runtime.num_threads)  # per OS thread, like the run's loop
-            frame = compute_frame(model, settings, self._real, step=step)
+            frame = compute_frame(look.model, settings, self._real, step=look.step)
             self._compute_s = time.perf_counter() - t0
-            return frame
+            return frame, (look.version, settings)
 
     def refresh(self) -> dict[str, Any]:
         """Recompute the frame now, send it to the front ends and return it (e.g. after changing a bare model)."""
@@ -299,12 +297,12 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
     def _update(self) -> None:
         with self._lock:
             changes, self._pending = self._pending, {}
-        key = (self.run.step_count if self.run is not None else 0, self.settings())
         frame_ms, message, frame = self.frame_ms, "", None
-        if key != self._latest_key:
+        if (self._frames.version(), self.settings()) != self._latest_key:
             self._compute_s = 0.0
+            key = None
             try:
-                frame = self.compute()
+                frame, key = self._compute()
             except GenwidgetsError as exc:
                 message = str(exc)
             except Exception as exc:  # noqa: BLE001 - the kernel outlives a failing frame
@@ -329,13 +327,6 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
         content, buffers = wire.pack(frame)
         self.send(content, buffers)
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every event so far is handled and its frame sent (for tests and scripts)."""
-        deadline = time.monotonic() + timeout
-        if self._subscription is not None:
-            self._subscription.flush(timeout)
-        return self._coalescer.wait_idle(max(0.0, deadline - time.monotonic()))
-
     # ---- run -> widget -----------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if event.kind == "state":
@@ -356,29 +347,13 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
             coalescer.max_rate = change["new"]
 
     # ---- front end -> widget -----------------------------------------------------------
-    def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Sequence[bytes]) -> None:
-        if isinstance(content, dict) and content.get("op") == "hello":
-            with self._send_lock:
-                if self._latest is not None:
-                    self._send_frame(self._latest)
-            self._coalescer.poke()
+    def _hello(self, nonce: str) -> None:
+        with self._send_lock:
+            if self._latest is not None:
+                self._send_frame(self._latest)
+        self._coalescer.poke()
 
-    # ---- lifecycle and display ---------------------------------------------------------
-    def close(self) -> None:
-        """Stop watching the run (the run itself goes on) and close the widget."""
-        subscription = getattr(self, "_subscription", None)
-        if subscription is not None:
-            subscription.close()
-        coalescer = getattr(self, "_coalescer", None)
-        if coalescer is not None and not coalescer.closed:
-            coalescer.close()
-        super().close()
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self.comm is None
-
+    # ---- display -----------------------------------------------------------------------
     def to_png(self) -> bytes:
         """The newest frame as PNG bytes (the static fallback); computes one if there is none yet."""
         frame = self._latest
@@ -386,15 +361,6 @@ class DiscriminatorHeatmap(anywidget.AnyWidget):
             with contextlib.suppress(GenwidgetsError):
                 frame = self.compute()
         return render_frame_png(frame, title=self.title, sort=self.sort)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        """The live view, plus a PNG of the newest frame for viewers that cannot run widgets."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = {**data, "image/png": base64.b64encode(self.to_png()).decode("ascii")}
-        return data, metadata
 
 
 __all__ = ["BUNDLE", "COMPUTE_BUDGET", "DiscriminatorHeatmap"]

@@ -9,19 +9,21 @@ event), :func:`after_edit` moves what it applied from planned to applied.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..runtime.handle import RunHandle
 
 #: Most applied marks sent to the front end (the newest), so a run steered all day stays light.
 MAX_MARKS = 200
 
 
-def edit_marks(run: Any) -> list[dict[str, Any]]:
-    """Applied and planned marks of ``run`` (a Run or a LaunchedRun; others have none)."""
+def edit_marks(run: RunHandle) -> list[dict[str, Any]]:
+    """Applied and planned marks of ``run`` (the newest :data:`MAX_MARKS` applied ones, then the planned ones)."""
     applied = [{"step": int(step), "values": dict(values), "planned": False}
-               for step, values in list(getattr(run, "edit_log", []))[-MAX_MARKS:]]
-    schedule = getattr(run, "schedule", None)
+               for step, values in list(run.edit_log)[-MAX_MARKS:]]
     planned = [{"step": int(step), "values": dict(values), "planned": True}
-               for step, values in (schedule.remaining() if schedule is not None else [])]
+               for step, values in run.schedule.remaining()]
     return applied + planned
 
 

@@ -10,21 +10,20 @@ Python side of ``js/src/latent_explorer.ts``. The computations live in
   one, so a fast drag never builds a queue and the kernel never blocks;
 * answers travel as custom messages with binary buffers (uint8 images, float32 points and codes).
 
-Attached to a Run, it looks at a frozen snapshot of the model, re-taken (and the map re-encoded)
-at the run's checkpoint and sample events, at most once per ``refresh_interval`` seconds.
+Attached to a run, it looks at the run's snapshot of the model (a frozen copy shared with the
+run's other widgets, see :mod:`genwidgets.runtime.model_snapshot`), and moves to the newest one
+(re-encoding the map) at the run's checkpoint and sample events, at most once per
+``refresh_interval`` seconds.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import anywidget
 import numpy as np
 import torch
 import traitlets as t
@@ -33,9 +32,12 @@ from ..errors import GenwidgetsError
 from ..explore.coalesce import LatestWins
 from ..explore.paths import MODES
 from ..explore.session import LatentSession, MapState
+from ..model import GenerativeModel
 from ..runtime.events import Event
+from ..runtime.handle import RunHandle
 from .bundle import esm
-from .explorer_png import render_explorer_png
+from .live_widget import LiveWidget
+from .png import render_explorer_png
 from .throttle import Coalescer
 from .wire import pack
 
@@ -45,7 +47,7 @@ log = logging.getLogger(__name__)
 REFRESH_EVENTS = ("checkpoint", "samples")
 
 
-class LatentExplorer(anywidget.AnyWidget):
+class LatentExplorer(LiveWidget):
     """Explore the latent space of any model that can decode: map, probe, sliders, paths.
 
     * **Map**: codes of ``n`` examples (posterior means for models that encode with a network,
@@ -60,7 +62,8 @@ class LatentExplorer(anywidget.AnyWidget):
     * **Conditioning**: a class selector for conditional models.
 
     Args:
-        model_or_run: A model with the ``can_decode`` capability, or a Run training one.
+        model_or_run: A model with the ``can_decode`` capability, or a run (a Run or a LaunchedRun)
+            training one.
         data: What to encode for the map (a data set name, array, tensor, Dataset, folder or
             GenData; default: the run's data).
         n: Points on the map (10,000 stay smooth: the map is drawn with WebGL).
@@ -78,7 +81,6 @@ class LatentExplorer(anywidget.AnyWidget):
 
     _esm = esm("latent_explorer")
 
-    uid = t.Unicode(help="Unique id of this explorer; the front end keys its copy of the data by it.").tag(sync=True)
     title = t.Unicode("", help="Which model, and what the map shows.").tag(sync=True)
     kind = t.Unicode("images", help="What the model outputs: 'images' or 'points'.").tag(sync=True)
     latent_dim = t.Int(0, help="Size of the latent code.").tag(sync=True)
@@ -106,12 +108,13 @@ class LatentExplorer(anywidget.AnyWidget):
     notice = t.Unicode("", help="Why the last request failed (empty when it did not).").tag(sync=True)
     live = t.Bool(False, help="Whether the map follows a training run.").tag(sync=True)
 
-    def __init__(self, model_or_run: Any, data: Any = None, *, n: int = 2000, source: str = "auto",
-                 dims: Sequence[int] | None = None, fill: str = "nearest", sliders: int = 10,
-                 live: bool = True, refresh_interval: float = 2.0, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(self, model_or_run: RunHandle | GenerativeModel, data: Any = None, *, n: int = 2000,
+                 source: str = "auto", dims: Sequence[int] | None = None, fill: str = "nearest",
+                 sliders: int = 10, live: bool = True, refresh_interval: float = 2.0, seed: int = 0,
+                 **kwargs: Any) -> None:
         session = LatentSession(model_or_run, data, n=n, source=source, dims=None if dims is None else list(dims),
                                 fill=fill, seed=seed)
-        super().__init__(uid=uuid.uuid4().hex, **kwargs)
+        super().__init__(**kwargs)
         self.session = session
         self._sliders = int(sliders)
         self._ends: dict[str, np.ndarray] = {}
@@ -139,28 +142,27 @@ class LatentExplorer(anywidget.AnyWidget):
         # The z trait follows the newest decoded code at most 10 times a second: the output message
         # already carries z to the front end, and a trait update per decode would double the traffic.
         self._z_sync = Coalescer(lambda: self._set_z(self.session.z), 10.0, name="genwidgets-explorer-z")
-        self._subscription = None
+        self._own(self._worker)
+        self._own(self._z_sync)
         self._refresher: Coalescer | None = None
-        if self.live:
-            self._refresher = Coalescer(lambda: self._worker.submit("refresh", self._refresh),
-                                        1.0 / max(refresh_interval, 0.05), name="genwidgets-explorer-refresh")
-            self._subscription = session.view.run.subscribe(self._on_run_event, max_queue=64)
-        self.on_msg(self._on_front_end_msg)
+        run = session.view.run
+        if self.live and run is not None:
+            self._refresher = self._own(Coalescer(lambda: self._worker.submit("refresh", self._refresh),
+                                                  1.0 / max(refresh_interval, 0.05),
+                                                  name="genwidgets-explorer-refresh"), idle=False)
+            self._follow(run, self._on_run_event, max_queue=64)
         self._ready = True
 
     # ---- front end -> kernel ------------------------------------------------------------------------
-    def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Sequence[bytes]) -> None:
+    def _hello(self, nonce: str) -> None:
+        self._worker.submit(f"hello:{nonce}", lambda: self._send_everything(nonce))
+
+    def _request(self, op: Any, content: dict[str, Any]) -> None:
         """Dispatch a request; everything that computes runs on the worker, so this returns at once."""
-        if not isinstance(content, dict):
-            return
-        op = content.get("op")
         seq = int(content.get("seq", 0) or 0)
         self._received_seq = max(self._received_seq, seq)
         try:
-            if op == "hello":
-                nonce = str(content.get("nonce", ""))
-                self._worker.submit(f"hello:{nonce}", lambda: self._send_everything(nonce))
-            elif op == "probe":
+            if op == "probe":
                 x, y = float(content["x"]), float(content["y"])
                 final = bool(content.get("final"))
                 self._worker.submit("decode", lambda: self._probe(x, y, seq, final))
@@ -270,6 +272,8 @@ class LatentExplorer(anywidget.AnyWidget):
 
     # ---- run -> explorer ------------------------------------------------------------------------------
     def _on_run_event(self, event: Event) -> None:
+        if event.data.get("replay"):
+            return  # the run's state when the explorer opened: its map was just built from that
         wanted = event.kind in REFRESH_EVENTS or (event.kind == "state" and event.data.get("new") == "finished")
         if wanted and self._refresher is not None and not self._refresher.closed:
             self._refresher.poke()
@@ -288,12 +292,6 @@ class LatentExplorer(anywidget.AnyWidget):
         values = ", ".join(f"{v:.2f}" for v in self.session.z[:4])
         more = ", …" if self.session.latent_dim > 4 else ""
         self.endpoints = {**self.endpoints, which: f"z = [{values}{more}]"}
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every request so far is answered and ``z`` shows the newest code (tests, scripts)."""
-        deadline = time.monotonic() + timeout
-        done = self._worker.wait_idle(timeout)
-        return self._z_sync.wait_idle(max(0.0, deadline - time.monotonic())) and done
 
     # ---- traits -> session ----------------------------------------------------------------------------
     @t.observe("z")
@@ -376,19 +374,7 @@ class LatentExplorer(anywidget.AnyWidget):
                          "projection": projection.describe(), "axis_titles": list(projection.axis_titles()),
                          "step": state.step, "updated": time.time()}
 
-    # ---- lifecycle and display ------------------------------------------------------------------------
-    def close(self) -> None:
-        """Stop following the run (the run goes on), stop the worker, and close the widget."""
-        if getattr(self, "_subscription", None) is not None:
-            self._subscription.close()
-        if getattr(self, "_refresher", None) is not None and not self._refresher.closed:
-            self._refresher.close()
-        if getattr(self, "_worker", None) is not None:
-            self._worker.close()
-        if getattr(self, "_z_sync", None) is not None and not self._z_sync.closed:
-            self._z_sync.close()
-        super().close()
-
+    # ---- display --------------------------------------------------------------------------------------
     def to_png(self) -> bytes:
         """The map, the current output and a traversal as PNG bytes (the static fallback)."""
         session = self.session
@@ -399,15 +385,6 @@ class LatentExplorer(anywidget.AnyWidget):
                                    axis_titles=state.projection.axis_titles(),
                                    point=state.projection.project(session.z[None])[0],
                                    data_points=state.latent_map.points)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        """The live view, plus a PNG for viewers that cannot run widgets."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = {**data, "image/png": base64.b64encode(self.to_png()).decode("ascii")}
-        return data, metadata
 
 
 def _class_names(session: LatentSession) -> list[str]:

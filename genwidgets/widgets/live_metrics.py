@@ -2,8 +2,10 @@
 
 A metric registered by a plugin is ordinarily run by :func:`genwidgets.metrics.evaluate` on a
 checkpoint. A panel asked to show it live computes it at the run's logging steps (every
-``every`` steps) on a frozen copy of the model, taken between two steps, so training waits only
-for the copy; the metric's numbers join that step's metric row as ``name.key`` columns.
+``every`` steps, by default the run's ``sample_every``) on the run's snapshot
+(:mod:`genwidgets.runtime.model_snapshot`: a frozen copy of the model taken between two steps,
+shared with the run's other widgets), so training waits at most for the copy; the metric's
+numbers join that step's metric row as ``name.key`` columns.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError
+from ..runtime.handle import RunHandle
+from ..runtime.model_snapshot import shared_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +26,13 @@ class LiveMetrics:
     """Compute registered plugin metrics on a run's model at a fixed interval.
 
     Args:
+        run: The run whose model the metrics look at.
         names: Registered metric names (``register_metrics``); each must apply to the run's model and data.
         every: Steps between computations (a multiple of the run's ``log_every`` to line up with its rows).
         n: Examples each computation uses (small: it runs beside training).
     """
 
-    def __init__(self, run: Any, names: Sequence[str], *, every: int, n: int = 500) -> None:
+    def __init__(self, run: RunHandle, names: Sequence[str], *, every: int, n: int = 500) -> None:
         from ..registry import get_registry
 
         registry = get_registry()
@@ -43,6 +48,7 @@ class LiveMetrics:
         if every < 1:
             raise ConfigError(f"metric_every must be >= 1, got {every}")
         self.run, self.every, self.n = run, int(every), int(n)
+        self.snapshots = shared_snapshot(run)
         #: The newest failure of each metric, naming its plugin (empty when none failed).
         self.errors: dict[str, str] = {}
 
@@ -50,12 +56,15 @@ class LiveMetrics:
         """Whether the metrics are computed for the row logged at ``step``."""
         return bool(self.entries) and (step % self.every == 0 or step == self.run.steps)
 
-    def compute(self) -> dict[str, float]:
-        """Every metric on a frozen copy of the model now: ``{"name.key": value}`` for numeric results."""
-        from ..explore.model_view import frozen_copy
+    def compute(self, step: int | None = None) -> dict[str, float]:
+        """Every metric on the run's snapshot now: ``{"name.key": value}`` for numeric results.
 
-        with self.run.between_steps():
-            model = frozen_copy(self.run.model)
+        Args:
+            step: The step the values are for: the snapshot is then at least that new (taken
+                now if the shared one is older; at the default interval, the samples event of
+                that step has already refreshed it).
+        """
+        model = self.snapshots.get(min_step=step).model
         values: dict[str, float] = {}
         for entry in self.entries:
             try:

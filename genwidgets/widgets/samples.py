@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from ..images import to_uint8
+
+if TYPE_CHECKING:
+    from ..model import GenerativeModel
+    from ..runtime.handle import RunHandle
 
 #: How many fixed training examples an autoencoder's reconstruction strip shows.
 RECON_COUNT = 8
@@ -49,7 +52,7 @@ def grid_columns(n: int, labels: np.ndarray | None) -> int:
     return max(1, int(np.ceil(np.sqrt(n))))
 
 
-def wants_reconstructions(model: Any) -> bool:
+def wants_reconstructions(model: GenerativeModel) -> bool:
     """Whether the panel shows reconstructions by default: for autoencoders, not for GANs.
 
     A model qualifies when it can encode and decode image data and cannot discriminate. GANs
@@ -60,7 +63,7 @@ def wants_reconstructions(model: Any) -> bool:
     return caps.can_encode and caps.can_decode and not caps.can_discriminate and model.data_spec.kind == "images"
 
 
-def frame_from_event(run: Any, step: int, data: dict[str, Any], *, recon: bool = False) -> SampleFrame:
+def frame_from_event(run: RunHandle, step: int, data: dict[str, Any], *, recon: bool = False) -> SampleFrame:
     """Turn a run's ``samples`` event data into a frame, with reconstructions if ``recon``."""
     labels = data.get("labels")
     images, points = data.get("images"), data.get("points")
@@ -78,7 +81,7 @@ def frame_from_event(run: Any, step: int, data: dict[str, Any], *, recon: bool =
     return frame
 
 
-def reconstructions(run: Any, n: int = RECON_COUNT) -> tuple[np.ndarray, np.ndarray] | None:
+def reconstructions(run: RunHandle, n: int = RECON_COUNT) -> tuple[np.ndarray, np.ndarray] | None:
     """Fixed training images and the model's reconstructions of them, as uint8 (N, H, W, C).
 
     None unless the model can both encode and decode image data. Runs between training steps
@@ -89,8 +92,7 @@ def reconstructions(run: Any, n: int = RECON_COUNT) -> tuple[np.ndarray, np.ndar
     if not (caps.can_encode and caps.can_decode) or model.data_spec.kind != "images":
         return None
     batch = run.data.examples(n, seed=0)
-    between_steps = getattr(run, "between_steps", None)
-    with between_steps() if between_steps else contextlib.nullcontext(), model.evaluating(), torch.no_grad():
+    with run.between_steps(), model.evaluating(), torch.no_grad():
         x = batch.x.to(model.device)
         labels = None if batch.labels is None or not caps.conditional else batch.labels.to(model.device)
         out = model.decode(model.encode(x, labels=labels), labels=labels)

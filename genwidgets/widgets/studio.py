@@ -13,7 +13,6 @@ panels); the others work on.
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 import ipywidgets
 
 from ..model import GenerativeModel
-from ..runtime.run import Run
+from ..runtime.handle import RunHandle
+from .png import with_png
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Studio:
         widget: The ipywidgets ``Tab`` holding them (what a notebook displays).
     """
 
-    def __init__(self, run: Run, *, explorer: bool = True, heatmap: bool = True, plugin_panels: bool = True,
+    def __init__(self, run: RunHandle, *, explorer: bool = True, heatmap: bool = True, plugin_panels: bool = True,
                  explorer_options: dict[str, Any] | None = None) -> None:
         from . import DiscriminatorHeatmap, LatentExplorer, TrainingPanel
 
@@ -117,12 +117,7 @@ class Studio:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | dict | None:
         """The tabs, plus the training panel's PNG for viewers that cannot run widgets."""
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = {**data, "image/png": base64.b64encode(self.panel.to_png()).decode("ascii")}
-        return data, metadata
+        return with_png(self.widget._repr_mimebundle_(**kwargs), self.panel.to_png)
 
     def __repr__(self) -> str:
         return f"<Studio {self.run!r}: {', '.join(self.widgets)}>"

@@ -9,26 +9,24 @@ never waits on the panel.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import anywidget
 import traitlets as t
 
 from ..errors import GenwidgetsError
 from ..runtime.events import Event
+from ..runtime.handle import RunHandle
 from .bundle import bundle_path, esm
 from .edit_marks import after_edit, edit_label, edit_marks
 from .feed import PanelFeed
 from .live_metrics import LiveMetrics
+from .live_widget import LiveWidget
+from .png import render_panel_png
 from .samples import SampleFrame, frame_from_event, wants_reconstructions
-from .static_fallback import render_png
 from .throttle import Coalescer
 
 log = logging.getLogger(__name__)
@@ -40,8 +38,8 @@ BUNDLE = bundle_path("training_panel")
 ACTIONS = ("start", "pause", "resume", "stop", "step", "save")
 
 
-class TrainingPanel(anywidget.AnyWidget):
-    """A live panel for a :class:`~genwidgets.runtime.run.Run`: curves, samples, progress, controls.
+class TrainingPanel(LiveWidget):
+    """A live panel for a run (a Run or a LaunchedRun): curves, samples, progress, controls.
 
     Shows a loss curve for every metric the model's ``train_step`` returns (x-axis in steps,
     with smoothing, a log-scale toggle and hover values), a sample grid from the model's fixed
@@ -74,7 +72,6 @@ class TrainingPanel(anywidget.AnyWidget):
 
     _esm = esm("training_panel")
 
-    uid = t.Unicode(help="Unique id of this panel; the front end keys its copy of the data by it.").tag(sync=True)
     title = t.Unicode("", help="What is training on what, e.g. 'dcgan on mnist'.").tag(sync=True)
     state = t.Unicode("created", help="The run's state, from its events: created, running, paused, "
                       "stopped, finished or failed.").tag(sync=True)
@@ -104,11 +101,11 @@ class TrainingPanel(anywidget.AnyWidget):
     max_points = t.Int(10_000, read_only=True, help="Bound on kept metric rows (older rows are "
                        "thinned by half when it is reached).").tag(sync=True)
 
-    def __init__(self, run: Any, *, max_rate: float = 10.0, max_points: int = 10_000,
+    def __init__(self, run: RunHandle, *, max_rate: float = 10.0, max_points: int = 10_000,
                  reconstructions: bool | None = None, metrics: Sequence[str] = (),
                  metric_every: int | None = None, **kwargs: Any) -> None:
         live = LiveMetrics(run, list(metrics), every=metric_every or run.sample_every) if metrics else None
-        super().__init__(max_rate=max_rate, uid=uuid.uuid4().hex, **kwargs)
+        super().__init__(max_rate=max_rate, **kwargs)
         self.live_metrics = live
         self.set_trait("max_points", max_points)
         self.run = run
@@ -117,15 +114,15 @@ class TrainingPanel(anywidget.AnyWidget):
         self._send_lock = threading.RLock()
         self._pending_traits: dict[str, Any] = {}
         self._traits_lock = threading.Lock()
-        # Subscribe first, then read the run: events that race with the read are deduplicated.
-        self._subscription = run.subscribe(self._on_event, max_queue=4096)
-        latest = run.latest_samples
-        self.feed.seed(run.history.snapshot(),
-                       None if latest is None else frame_from_event(run, latest.step, latest.data, recon=self._recon),
-                       order=list(run.latest_metrics))
-        self._init_traits()
-        self._coalescer = Coalescer(self.flush, max_rate, name="genwidgets-training-panel")
-        self.on_msg(self._on_front_end_msg)
+        self._coalescer = self._own(Coalescer(self.flush, max_rate, name="genwidgets-training-panel"))
+        # Subscribe first, then read the run: events published meanwhile wait, and are deduplicated after.
+        with self._following(run, self._on_event, max_queue=4096):
+            latest = run.latest_samples
+            self.feed.seed(run.history.snapshot(),
+                           None if latest is None else frame_from_event(run, latest.step, latest.data,
+                                                                        recon=self._recon),
+                           order=list(run.latest_metrics))
+            self._init_traits()
 
     # ---- run -> panel ------------------------------------------------------------------
     def _init_traits(self) -> None:
@@ -159,7 +156,7 @@ class TrainingPanel(anywidget.AnyWidget):
         if kind == "metrics":
             values = data["values"]
             if self.live_metrics is not None and self.live_metrics.due(event.step):
-                values = {**values, **self.live_metrics.compute()}
+                values = {**values, **self.live_metrics.compute(event.step)}
                 if self.live_metrics.errors:
                     with self._traits_lock:
                         self._pending_traits["notice"] = "; ".join(self.live_metrics.errors.values())
@@ -209,25 +206,14 @@ class TrainingPanel(anywidget.AnyWidget):
             for content, buffers in messages:
                 self.send(content, buffers)
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every event the run has published so far is shown (for tests and scripts)."""
-        deadline = time.monotonic() + timeout
-        self._subscription.flush(timeout)
-        return self._coalescer.wait_idle(max(0.0, deadline - time.monotonic()))
-
     # ---- front end -> panel ------------------------------------------------------------
-    def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Sequence[bytes]) -> None:
-        if not isinstance(content, dict):
-            return
-        op = content.get("op")
-        if op == "hello":
-            self._send_reset(str(content.get("nonce", "")))
-        elif op == "control":
+    def _request(self, op: Any, content: dict[str, Any]) -> None:
+        if op == "control":
             self.control(str(content.get("action", "")))
         elif op == "hparams":
             self.edit_hparams(dict(content.get("values") or {}))
 
-    def _send_reset(self, nonce: str) -> None:
+    def _hello(self, nonce: str) -> None:
         with self._send_lock:
             self.flush()  # front ends already in sync get the rows they lack first
             for message, buffers in self.feed.reset_messages(nonce):
@@ -281,22 +267,7 @@ class TrainingPanel(anywidget.AnyWidget):
         if coalescer is not None:
             coalescer.max_rate = change["new"]
 
-    # ---- lifecycle and display ---------------------------------------------------------
-    def close(self) -> None:
-        """Stop watching the run (the run itself goes on) and close the widget."""
-        subscription = getattr(self, "_subscription", None)
-        if subscription is not None:
-            subscription.close()
-        coalescer = getattr(self, "_coalescer", None)
-        if coalescer is not None and not coalescer.closed:
-            coalescer.close()
-        super().close()
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self.comm is None
-
+    # ---- display -----------------------------------------------------------------------
     def to_png(self) -> bytes:
         """The panel's current curves, samples and status as PNG bytes (the static fallback)."""
         with self.feed.lock:
@@ -308,17 +279,8 @@ class TrainingPanel(anywidget.AnyWidget):
         status = (f"{self.run.state} · step {p['step']}/{total} · {p['steps_per_sec']:.1f} steps/s · "
                   f"{self.device} {self.precision}")
         marks = [(m["step"], edit_label(m["values"])) for m in self.edits if not m["planned"]]
-        return render_png(steps, values, samples=samples, title=self.title, status=status,
-                          error=self.error, log_scale=self.log_scale, marks=marks)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        """The live view, plus a PNG of the panel for viewers that cannot run widgets."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = {**data, "image/png": base64.b64encode(self.to_png()).decode("ascii")}
-        return data, metadata
+        return render_panel_png(steps, values, samples=samples, title=self.title, status=status,
+                                error=self.error, log_scale=self.log_scale, marks=marks)
 
 
 def _error_line(exc: BaseException) -> str:
