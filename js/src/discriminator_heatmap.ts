@@ -11,39 +11,24 @@ import { formatScore, gradient } from "./lib/heatmap_colour";
 import type { Frame } from "./lib/heatmap_frame";
 import { HeatmapPlot } from "./lib/heatmap_plot";
 import { drawScoreGrid, type SortOrder } from "./lib/heatmap_scores";
+import { Listeners, WidgetStores } from "./lib/widget_store";
 import { unpack } from "./lib/wire";
 
 interface WidgetData {
   frame: Frame | null;
-  listeners: Set<() => void>;
+  listeners: Listeners;
 }
 
-// Keyed by the widget's uid trait: anywidget hands initialize and render different proxies of one model.
-const DATA = new Map<string, WidgetData>();
-
-function widgetData(model: AnyModel): WidgetData {
-  const uid = String(model.get("uid"));
-  let data = DATA.get(uid);
-  if (!data) {
-    data = { frame: null, listeners: new Set() };
-    DATA.set(uid, data);
-  }
-  return data;
-}
+const STORES = new WidgetStores<WidgetData>(() => ({ frame: null, listeners: new Listeners() }));
 
 function initialize({ model }: { model: AnyModel }): () => void {
-  const data = widgetData(model);
-  const stop = listen(model, "msg:custom", (content: any, buffers: Buffers) => {
+  const data = STORES.of(model);
+  return STORES.connect(model, (content: any, buffers: Buffers) => {
     const msg = unpack(content, buffers);
     if (msg?.op !== "frame") return;
     data.frame = msg as Frame;
-    for (const l of data.listeners) l();
-  });
-  model.send({ op: "hello" });
-  return () => {
-    stop();
-    DATA.delete(String(model.get("uid")));
-  };
+    data.listeners.emit();
+  }, {});
 }
 
 const VIEW_NAMES: Record<string, string> = {
@@ -68,7 +53,7 @@ function checkbox(parent: HTMLElement, className: string, text: string): HTMLInp
 }
 
 function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
-  const data = widgetData(model);
+  const data = STORES.of(model);
   const cleanups: (() => void)[] = [];
   const root = el("div", "gw-heatmap", host);
   el("style", "", root).textContent = css;
@@ -229,8 +214,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   });
   reseed.addEventListener("click", () => setTrait(model, "latent_seed", Number(model.get("latent_seed") ?? 0) + 1));
 
-  data.listeners.add(drawFrame);
-  cleanups.push(() => data.listeners.delete(drawFrame));
+  cleanups.push(data.listeners.add(drawFrame));
   const resize = new ResizeObserver(() => plot.resize());
   resize.observe(plotDiv);
   cleanups.push(() => resize.disconnect(), () => plot.clear());

@@ -16,6 +16,7 @@ import { toTypedArray, type WireArray } from "./lib/ndarray";
 import { drawScaled, scaleCanvas } from "./lib/output_canvas";
 import { RequestPacer } from "./lib/request_pacer";
 import { drawGrid } from "./lib/sample_view";
+import { Listeners, WidgetStores } from "./lib/widget_store";
 import { unpack } from "./lib/wire";
 
 interface MapMsg { points: WireArray; labels: WireArray | null; thumbs: WireArray | null; data_points: WireArray | null }
@@ -30,26 +31,16 @@ interface Store {
   traversal: TraversalMsg | null;
   interpolation: PathMsg | null;
   pacer: RequestPacer;
-  listeners: Set<(what: string) => void>;
+  listeners: Listeners<[what: string]>;
 }
 
-const STORES = new Map<string, Store>();
-
-function store(model: AnyModel): Store {
-  const uid = String(model.get("uid"));
-  let s = STORES.get(uid);
-  if (!s) {
-    s = {
-      map: null, output: null, traversal: null, interpolation: null, listeners: new Set(),
-      pacer: new RequestPacer((msg) => model.send(msg)),
-    };
-    STORES.set(uid, s);
-  }
-  return s;
-}
+const STORES = new WidgetStores<Store>((model) => ({
+  map: null, output: null, traversal: null, interpolation: null, listeners: new Listeners<[what: string]>(),
+  pacer: new RequestPacer((msg) => model.send(msg)),
+}));
 
 function initialize({ model }: { model: AnyModel }): () => void {
-  const s = store(model);
+  const s = STORES.of(model);
   const mine = nonce();
   const onMessage = (content: any, buffers: Buffers) => {
     const msg = unpack(content, buffers);
@@ -67,18 +58,13 @@ function initialize({ model }: { model: AnyModel }): () => void {
     } else {
       return;
     }
-    for (const l of s.listeners) l(op);
+    s.listeners.emit(op);
   };
-  const stop = listen(model, "msg:custom", onMessage);
-  model.send({ op: "hello", nonce: mine });
-  return () => {
-    stop();
-    STORES.delete(String(model.get("uid")));
-  };
+  return STORES.connect(model, onMessage, { nonce: mine });
 }
 
 function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
-  const s = store(model);
+  const s = STORES.of(model);
   const cleanups: (() => void)[] = [];
   const root = el("div", "gw-latent-explorer", host);
   el("style", "", root).textContent = css;
@@ -184,8 +170,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     "interp_mode", "endpoints", "slider_dims", "slider_scores", "slider_measure", "span", "z", "latent_dim"]) {
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
-  s.listeners.add(syncStore);
-  cleanups.push(() => s.listeners.delete(syncStore));
+  cleanups.push(s.listeners.add(syncStore));
   const resize = new ResizeObserver(() => plot.resize());
   resize.observe(mapDiv);
   cleanups.push(() => resize.disconnect(), () => plot.dispose());

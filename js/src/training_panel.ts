@@ -13,30 +13,21 @@ import { fraction, planText, progressText, type EditMark, type Progress } from "
 import { MetricStore } from "./lib/metric_store";
 import { toTypedArray, type WireArray } from "./lib/ndarray";
 import { drawGrid, drawPoints, drawRecon, type SampleFrame } from "./lib/sample_view";
+import { Listeners, WidgetStores } from "./lib/widget_store";
 import { APPEND, unpack } from "./lib/wire";
 
 interface PanelData {
   store: MetricStore;
   samples: SampleFrame | null;
   reconInputs: WireArray | null;
-  sampleListeners: Set<() => void>;
+  sampleListeners: Listeners;
 }
 
-// Keyed by the panel's uid trait: anywidget hands initialize and render different proxies of one model.
-const DATA = new Map<string, PanelData>();
-
-function panelData(model: AnyModel): PanelData {
-  const uid = String(model.get("uid"));
-  let data = DATA.get(uid);
-  if (!data) {
-    data = { store: new MetricStore(), samples: null, reconInputs: null, sampleListeners: new Set() };
-    DATA.set(uid, data);
-  }
-  return data;
-}
+const STORES = new WidgetStores<PanelData>(() => (
+  { store: new MetricStore(), samples: null, reconInputs: null, sampleListeners: new Listeners() }));
 
 function initialize({ model }: { model: AnyModel }): () => void {
-  const data = panelData(model);
+  const data = STORES.of(model);
   const mine = nonce();
   const onMessage = (content: any, buffers: Buffers) => {
     if (content === APPEND) {
@@ -52,19 +43,14 @@ function initialize({ model }: { model: AnyModel }): () => void {
     } else if (msg?.op === "samples") {
       if (msg.recon_inputs) data.reconInputs = msg.recon_inputs;
       data.samples = msg as SampleFrame;
-      for (const l of data.sampleListeners) l();
+      data.sampleListeners.emit();
     }
   };
-  const stop = listen(model, "msg:custom", onMessage);
-  model.send({ op: "hello", nonce: mine });
-  return () => {
-    stop();
-    DATA.delete(String(model.get("uid")));
-  };
+  return STORES.connect(model, onMessage, { nonce: mine });
 }
 
 function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
-  const data = panelData(model);
+  const data = STORES.of(model);
   const cleanups: (() => void)[] = [];
   const root = el("div", "gw-training-panel", host);
   el("style", "", root).textContent = css;
@@ -171,8 +157,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     model.save_changes();
   });
   cleanups.push(data.store.subscribe(onStore));
-  data.sampleListeners.add(syncSamples);
-  cleanups.push(() => data.sampleListeners.delete(syncSamples));
+  cleanups.push(data.sampleListeners.add(syncSamples));
   const resize = new ResizeObserver(() => plot.resize());
   resize.observe(curves);
   cleanups.push(() => resize.disconnect(), () => plot.dispose());
