@@ -42,7 +42,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Batch": ".data.base", "DataSpec": ".data.base", "GenData": ".data.base", "TensorData": ".data.base",
     "train_test_split": ".data.splits",
     "Capabilities": ".model", "GenerativeModel": ".model",
-    "Event": ".runtime.events", "Run": ".runtime.run",
+    "Event": ".runtime.events", "Run": ".runtime.run", "RunHandle": ".runtime.handle",
     "LaunchedRun": ".launcher", "launch": ".launcher",
     "Runtime": ".device", "available_devices": ".device", "select_device": ".device",
 }, globals())
@@ -97,7 +97,7 @@ def list_datasets() -> list[dict]:
 __all__ = [
     "Batch", "Capabilities", "CapabilityError", "CheckpointError", "ConfigError", "DataError", "DataSpec",
     "DeviceError", "Event", "GenData", "GenerativeModel", "GenwidgetsError", "ModelConfig", "NonFiniteLossError",
-    "LaunchedRun", "PluginError", "Registry", "Run", "RunError", "Runtime", "TensorData", "__version__",
+    "LaunchedRun", "PluginError", "Registry", "Run", "RunError", "RunHandle", "Runtime", "TensorData", "__version__",
     "available_devices",
     "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
     "launch", "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "studio", "train",

@@ -104,7 +104,8 @@ def register_panels(register: Callable[..., None]) -> None:
 
     * ``name`` is a lowercase identifier unique across plugins;
     * ``factory(run)`` builds the widget (any ipywidgets ``DOMWidget``, anywidget included)
-      for a :class:`genwidgets.Run`; it is called only when a studio opens for that run;
+      for a :class:`genwidgets.RunHandle` (a Run or a LaunchedRun; see "Reading a run's state
+      from a panel" in docs/plugins.md); it is called only when a studio opens for that run;
     * ``title`` is the tab's label (shown as text, never as HTML);
     * ``applies_to(model_cls)`` says whether the panel fits a model class (decide from
       ``model_cls.capabilities``, not its name); None means every model.

@@ -294,7 +294,7 @@ def test_the_guide_answers_what_authors_had_to_guess():
     assert SEEDED_INIT_HINT.split(":")[0] in " ".join(page.split())  # the contract's advice, quoted in the guide
     assert "$GENWIDGETS_CACHE/classifiers/" in page and "get_classifier(" in page
     section = page.split("### Reading a run's state from a panel", 1)[1].split("\n## ", 1)[0]
-    assert "TODO" in section and "RunHandle" in section
+    assert "TODO" not in section and "genwidgets.RunHandle" in section and "replay" in section
 
 
 # ---- genwidgets plugins ------------------------------------------------------------------------------
@@ -354,3 +354,17 @@ def test_the_example_plugin_imports_only_public_top_level_names():
                 assert not missing, f"{path.name} imports non-public names {missing}"
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("genwidgets.") for a in node.names), path.name
+
+
+def test_the_panel_snippet_shows_a_finished_runs_state_at_once(guide_module):
+    """A panel built after the run ended gets its state by replay, not 'waiting for the first metrics'."""
+    run = genwidgets.train("vae", data="ring", preset="tiny", steps=20, log_every=10, checkpoint_every=None)
+    run.wait()
+    label = guide_module("panel").LossLabel(run)
+    try:
+        assert label._subscription.flush(10.0)
+        assert label.value.startswith("step 20: ") and label.value.endswith(" (finished)"), label.value
+        assert "loss" in label.value
+    finally:
+        label.close()
+    assert label._subscription.closed

@@ -31,7 +31,8 @@ def _collect(run, **kw):
 
 def test_a_run_and_a_launched_run_are_both_run_handles(tmp_path: Path):
     run = _tiny_vae()
-    launched = LaunchedRun({"steps": 10, "data_source": {"name": "ring"}}, model=run.model, data=run.data, processes=2, work_dir=tmp_path)
+    spec = {"steps": 10, "data_source": {"name": "ring"}}
+    launched = LaunchedRun(spec, model=run.model, data=run.data, processes=2, work_dir=tmp_path)
     for handle in (run, launched):
         assert isinstance(handle, RunHandle) and isinstance(handle, RunBase)
         assert handle.state == "created" and handle.step_count == 0 and handle.edit_log == []
@@ -56,7 +57,7 @@ def test_a_late_subscriber_to_a_finished_run_gets_its_state_at_once(tmp_path: Pa
     assert sub.flush(5.0)
     assert all(e.data["replay"] for e in got)
     by_kind = {e.kind: e for e in got}
-    assert list(by_kind) == ["state", "metrics", "samples", "checkpoint"]
+    assert list(by_kind) == ["metrics", "samples", "checkpoint", "state"]  # the order a run's events end
     assert by_kind["state"].data["new"] == "finished"
     assert by_kind["metrics"].step == 30 and by_kind["metrics"].data["values"] == run.latest_metrics
     assert by_kind["samples"].step == 30 and by_kind["samples"].data["points"].shape[1] == 2
@@ -105,6 +106,7 @@ def test_a_failed_run_replays_its_error():
         run.wait()
     got, sub = _collect(run)
     assert sub.flush(5.0)
+    assert [e.kind for e in got] == ["error", "state"]
     errors = [e for e in got if e.kind == "error"]
     assert len(errors) == 1 and errors[0].data["replay"] and "boom" in errors[0].data["message"]
     assert [e.data["new"] for e in got if e.kind == "state"] == ["failed"]

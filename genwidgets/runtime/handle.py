@@ -184,9 +184,10 @@ class RunBase:
         """Receive this run's events in a delivery thread; see :meth:`EventBus.subscribe`.
 
         With ``replay`` (the default) a late subscriber first receives the run's current state as
-        events whose data holds ``"replay": True``: a ``state`` event (``old`` and ``new`` both
-        the current state; none before the run starts), then, when there are any, the latest ``metrics`` (with
-        ``steps_per_sec``), the latest ``samples``, the last ``checkpoint`` and the ``error``.
+        events whose data holds ``"replay": True``: when there are any, the latest ``metrics``
+        (with ``steps_per_sec``), the latest ``samples``, the last ``checkpoint`` and the ``error``,
+        then a ``state`` event (``old`` and ``new`` both the current state; none before the run
+        starts), in the order a run's own events end.
         The full metric history is :attr:`history` (``history.snapshot()``). No event published
         meanwhile is missed or delivered twice.
         """
@@ -200,8 +201,6 @@ class RunBase:
     def _replay_events(self) -> list[Event]:
         """The current state as events (see :meth:`subscribe`); called under the publish lock."""
         out: list[Event] = []
-        if self._state != "created":  # a subscriber before the start has missed nothing
-            out.append(Event("state", self.step_count, {"old": self._state, "new": self._state, "replay": True}))
         if self.latest_metrics:
             last_step = self.history.snapshot()["steps"][-1] if len(self.history) else self.step_count
             out.append(Event("metrics", int(last_step), {"values": dict(self.latest_metrics),
@@ -213,6 +212,8 @@ class RunBase:
         if self.error is not None:
             out.append(Event("error", self.step_count, {"message": self.error_message, "error": self.error,
                                                         "traceback": "", "replay": True}))
+        if self._state != "created":  # last, as a run's own events end; before the start nothing was missed
+            out.append(Event("state", self.step_count, {"old": self._state, "new": self._state, "replay": True}))
         return out
 
     # ---- live edits ------------------------------------------------------------------------
