@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/host_allocator.py [--rounds 5] [--pairs 2] [--only dcgan/mnist,gan/mnist]
 
-``genwidgets/runtime/host_allocator.py`` fixes glibc's mmap and trim thresholds when a CPU Run starts.
+``genwidgets/device/host_allocator.py`` fixes glibc's mmap and trim thresholds when a CPU Run starts.
 mallopt is process-wide and cannot be undone, so each side runs in its own interpreter:
 
 * tuned = overhead.py's measurement (``overhead.prepare_case``) as it is (the Run tunes the process
@@ -37,7 +37,7 @@ def worker(key: str, rounds: int) -> dict[str, float]:
     from _common import alternate, median_ratio
     from overhead import CASES, prepare_case
 
-    from genwidgets.runtime.host_allocator import host_allocator_state
+    from genwidgets.device.host_allocator import host_allocator_state
 
     torch.set_num_threads(1)
     case = next(c for c in CASES if f"{c.family}/{c.data}" == key)

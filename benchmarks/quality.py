@@ -36,9 +36,9 @@ from typing import Any
 import torch
 
 import genwidgets as gw
+from genwidgets.data.splits import train_test_split
 from genwidgets.errors import PluginError
 from genwidgets.metrics import evaluate
-from genwidgets.data.splits import train_test_split
 from genwidgets.widgets.edit_marks import edit_label
 
 

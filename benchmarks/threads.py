@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/threads.py [--rounds 5] [--steps 40]
 
 Alternating pairs (1, N, 1, N, ...); medians and the median ratio N/1. This is the measurement
-behind genwidgets.runtime.runtime.DEFAULT_MAX_THREADS.
+behind genwidgets.device.runtime.DEFAULT_MAX_THREADS.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ One module per job, each usable without a widget:
 * :mod:`.score_grid` -- real and generated examples with their scores (and per-patch maps).
 * :mod:`.snapshot` -- a copy of the model's weights taken between steps, to compute on.
 * :mod:`.frames` -- one view's complete frame (numpy arrays, ready for the wire).
-* :mod:`.static_png` -- a frame drawn as a PNG, for viewers without a live front end.
+* the PNG of a frame, for viewers without a live front end, is drawn by :mod:`genwidgets.widgets.png`.
 """
 
 from __future__ import annotations
