@@ -196,13 +196,21 @@ KILL_MID_WRITE = textwrap.dedent("""
 """)
 
 
+def _newest_step(root: Path) -> int:
+    return max((int(p.name.removeprefix("step-")) for p in root.glob("step-*")), default=0)
+
+
 @pytest.mark.slow
 def test_kill_9_mid_save_or_prune_leaves_only_complete_checkpoints(tmp_path):
-    root = tmp_path / "checkpoints"
     for attempt in range(3):
+        # A folder per attempt: the writer numbers its checkpoints from 1 and keeps the newest 2, so in a
+        # shared folder it pruned its own new ones and "3 + attempt" of them never appeared (a 120 s wait).
+        root = tmp_path / f"checkpoints-{attempt}"
         proc = subprocess.Popen([sys.executable, "-c", KILL_MID_WRITE, str(root)])
         deadline = time.monotonic() + 120
-        while len(list(root.glob("step-*"))) < 3 + attempt and time.monotonic() < deadline:
+        while _newest_step(root) < 3 + attempt:  # it has written (and pruned) a few times
+            assert proc.poll() is None, f"the writer exited with {proc.returncode}"
+            assert time.monotonic() < deadline, f"only {_newest_step(root)} checkpoints written in 120 s"
             time.sleep(0.01)
         time.sleep(0.05 * attempt)  # vary where in a write or prune the kill lands
         proc.send_signal(signal.SIGKILL)
