@@ -12,13 +12,14 @@ SCRIPT = textwrap.dedent("""
     # Registered before genwidgets' own hook, so it runs after it (atexit is last in, first out).
     atexit.register(lambda: print("at exit:", states["run"].state, states["threads"]()))
     import threading
+    import time
     import torch
     torch.set_num_threads(1)
     import genwidgets as gw
     studio = gw.studio("gan", data="ring", preset="tiny", steps=None, checkpoint_every=None,
                        log_every=5, sample_every=5)
     while studio.run.step_count < 30:
-        pass
+        time.sleep(0.01)  # not `pass`: a spinning main thread holds the GIL the run's thread trains with
     states["run"] = studio.run
     states["threads"] = lambda: sorted(t.name for t in threading.enumerate() if t.name.startswith("genwidgets"))
     print("leaving while it trains")
