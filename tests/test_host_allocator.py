@@ -15,9 +15,10 @@ import pytest
 pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
                                 reason="the tuning applies to glibc's malloc only")
 
-#: Minor page faults of each DCGAN step on MNIST after warm-up, after a CPU Run ran in the process.
+#: Minor page faults of each DCGAN step on MNIST after warm-up, after a CPU Run ran in the process
+#: (with the argument "state-only": the allocator state the Run set, without the 30 measured steps).
 SCRIPT = textwrap.dedent("""
-    import json, resource, torch
+    import json, resource, sys, torch
     import genwidgets as gw
     torch.set_num_threads(1)
     data = gw.load_data("mnist")
@@ -34,16 +35,18 @@ SCRIPT = textwrap.dedent("""
             model.train_step(data.get_batch(torch.randint(len(data), (64,), generator=g)))
             faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
         out["faults"] = faults
-    steps()
+    if sys.argv[1:] != ["state-only"]:
+        steps()
     out["state"] = run.runtime.describe()["host_allocator"]
     print(json.dumps(out))
 """)
 
 
-def _run(env_changes: dict[str, str]) -> dict:
+def _run(env_changes: dict[str, str], *args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.update(env_changes, GENWIDGETS_NUM_THREADS="1", GENWIDGETS_DEVICE="cpu")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=240)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, env=env,
+                          timeout=240)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -58,4 +61,6 @@ def test_a_cpu_run_tunes_malloc_so_training_steps_stop_faulting_pages_in():
 
 
 def test_the_users_own_malloc_settings_win():
-    assert _run({"MALLOC_TRIM_THRESHOLD_": "262144"})["state"] == "default (MALLOC_*_ variables set by the user)"
+    # Only the state the Run chose is asserted: the page-fault measurement is not needed for it.
+    state = _run({"MALLOC_TRIM_THRESHOLD_": "262144"}, "state-only")["state"]
+    assert state == "default (MALLOC_*_ variables set by the user)"
