@@ -51,15 +51,23 @@ def test_demo_writes_the_quickstart_once_and_keeps_the_users_edits(tmp_path):
     assert demo.write_quickstart(tmp_path) == path and "STEPS = 5" in path.read_text()
 
 
+#: The quickstart's STEPS, and what the test runs instead: the notebook's checks (it finishes, every widget
+#: saves its figure) do not depend on how long it trains, and 300 steps of the full DCGAN took 3 minutes of
+#: a loaded 2-core machine. 60 steps still log (every 10) and draw samples (every 50) during the run.
+QUICKSTART_STEPS, TEST_STEPS = "STEPS = 300\n", "STEPS = 60\n"
+
+
 @pytest.mark.slow
 def test_quickstart_notebook_executes(tmp_path):
     nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit it with outputs stripped"
+    (setup,) = [c for c in nb.cells if c.cell_type == "code" and QUICKSTART_STEPS in c.source]
+    setup.source = setup.source.replace(QUICKSTART_STEPS, TEST_STEPS)
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=600,
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                    if o.get("name") == "stdout")
-    assert "finished at step 300" in text
+    assert "finished at step 60" in text
     for title in ("Training", "Latent space", "Discriminator"):
         assert f"{title}: quickstart-figures/" in text
     assert len(list((tmp_path / "quickstart-figures").glob("*.png"))) == 3
