@@ -1,11 +1,12 @@
-"""Tests of the built-in model families (genwidgets_models): DCGAN and VAE, tiny presets."""
+"""Tests of the built-in model families (genwidgets_models): DCGAN and VAE, tiny presets.
+
+Registration, the entry module's lazy imports and bf16 autocast are tested once for every family,
+these two included, in tests/test_models_zoo.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +15,6 @@ from genwidgets.data.base import Batch, DataSpec
 from genwidgets.errors import CapabilityError, ConfigError, DataError
 from genwidgets.model import check_model_class
 from genwidgets.runtime.runtime import Runtime
-from genwidgets_models import register_models
 from genwidgets_models.conv import (
     BurgessDecoder,
     BurgessEncoder,
@@ -25,9 +25,6 @@ from genwidgets_models.conv import (
 )
 from genwidgets_models.dcgan import DCGAN, DCGANConfig
 from genwidgets_models.vae import VAE, VAEConfig
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 #: One CPU runtime for every model here. Built directly (not with Runtime.create), so building a
 #: model neither reseeds the global RNG nor changes torch's thread count.
@@ -71,19 +68,6 @@ def vae(data_spec: DataSpec | None = None, runtime: Runtime = CPU, **overrides) 
 def test_classes_pass_the_registry_check():
     assert check_model_class(DCGAN) == []
     assert check_model_class(VAE) == []
-
-
-def test_register_models_hands_over_both_families():
-    got: list[type] = []
-    register_models(got.append)
-    assert got[:2] == [DCGAN, VAE]
-
-
-def test_entry_module_does_not_import_the_families():
-    code = ("import sys, genwidgets_models; "
-            "assert not any(m in sys.modules for m in ('genwidgets_models.dcgan', 'genwidgets_models.vae'))")
-    env_path = f"{ROOT}:{ROOT / 'plugins'}"
-    subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": env_path})
 
 
 def test_class_attributes():
@@ -421,15 +405,3 @@ def test_kl_weight_is_the_only_hook_a_beta_vae_needs():
     m = model.train_step(Batch(images(8)))
     assert torch.allclose(m["loss"], m["recon"] + 4.0 * m["kl"])
     assert torch.allclose(m["elbo"], -(m["recon"] + m["kl"]))
-
-
-def test_models_train_and_answer_in_float32_under_bf16_autocast():
-    # Runtime.create refuses bf16 on CPU; built directly it exercises the autocast paths here.
-    rt = Runtime(device=torch.device("cpu"), precision="bf16")
-    for model, x in [(dcgan(runtime=rt), images(8)), (vae(runtime=rt, architecture="conv"), images(8)),
-                     (vae(DataSpec("points", (2,)), runtime=rt), torch.randn(8, 2))]:
-        metrics = model.train_step(Batch(x))
-        assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in metrics.values())
-        assert model.sample(3).dtype == torch.float32
-    assert dcgan(runtime=rt).discriminate(images(2)).dtype == torch.float32
-    assert vae(runtime=rt).encode(images(2)).dtype == torch.float32
