@@ -77,3 +77,49 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> None:
     plays outside a kernel); everything the widget computes and sends is real.
     """
     monkeypatch.setattr(comm, "create_comm", RecordingComm)  # what the plugin's recording_comm fixture does
+
+
+# ---- scheduling: the long tests first ----------------------------------------------------------------------
+#: Unmarked tests whose call took longer than this are named at the end of the run (they should be marked slow).
+SLOW_SECONDS = 15.0
+_unmarked_slow: list[tuple[float, str]] = []
+
+
+def _is_long(keywords: object) -> bool:
+    return "slow" in keywords or "browser" in keywords
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the tests marked ``slow`` or ``browser`` first, each group in collection order.
+
+    Under pytest-xdist (scripts/test.sh runs ``-n 2 --dist loadgroup``) a worker takes the next test
+    when it is free, so long tests started first overlap with the many short ones, instead of one
+    of them starting last and running alone while the other worker idles. ``-m "not slow"`` leaves
+    them out of a quick local run.
+    """
+    items.sort(key=lambda item: not _is_long(item.keywords))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > SLOW_SECONDS and not _is_long(report.keywords):
+        _unmarked_slow.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the unmarked tests that ran long, so that the ``slow`` marker (and the scheduling above) stays true."""
+    if _unmarked_slow:
+        terminalreporter.section(f"tests over {SLOW_SECONDS:.0f} s not marked slow")
+        for duration, nodeid in sorted(_unmarked_slow, reverse=True):
+            terminalreporter.write_line(f"{duration:6.1f}s {nodeid}")
+
+
+@pytest.fixture(autouse=True)
+def _pytester_runs_outside_xdist(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that runs pytest itself (``pytester``) gets a plain session, also when this one is an xdist worker.
+
+    syrupy reads ``PYTEST_XDIST_WORKER``: seen in the inner session, it would lock snapshot files
+    (leaving ``.lock`` files) and print no snapshot report, which those tests check.
+    """
+    if "pytester" in request.fixturenames:
+        for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+            monkeypatch.delenv(name, raising=False)

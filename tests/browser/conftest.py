@@ -34,6 +34,17 @@ CHROMIUM = os.environ.get("GENWIDGETS_CHROMIUM", "/usr/bin/chromium")
 FRONT_ENDS = {"lab": "lab", "notebook7": "notebook"}
 
 
+def on(front_end: str) -> pytest.MarkDecorator:
+    """Mark a test that opens ``front_end``: under pytest-xdist (``--dist loadgroup``) every test of one
+    front end runs on the same worker, so the session starts one server of each, not one per worker."""
+    return pytest.mark.xdist_group(front_end)
+
+
+def front_end_params(**ids_to_values: object) -> list[object]:
+    """``parametrize`` values over every front end, each carrying :func:`on` (values default to the id)."""
+    return [pytest.param(ids_to_values.get(name, name), id=name, marks=on(name)) for name in FRONT_ENDS]
+
+
 def _missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (CI=true: browser tests must run in CI, not skip)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import FRONT_ENDS
+from .conftest import front_end_params
 from .heatmap_checks import (
     NOTEBOOK,
     assert_no_console_errors,
@@ -18,7 +18,7 @@ from .heatmap_checks import (
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("front_end", FRONT_ENDS)
+@pytest.mark.parametrize("front_end", front_end_params())
 def test_discriminator_heatmap(front_end: str, open_notebook, page: Page, snapshot) -> None:
     _, connection = open_notebook(front_end, lambda root: build_heatmap_notebook(root / NOTEBOOK).name)
     check_live(page, connection)
