@@ -17,6 +17,8 @@ from genwidgets.errors import ConfigError
 from genwidgets.runtime.checkpoint import list_checkpoints, read_checkpoint
 
 BIN = str(Path(sys.executable).with_name("genwidgets"))
+#: Every test runs `genwidgets` in subprocesses (each imports torch), most of them train.
+pytestmark = pytest.mark.slow
 
 
 def gw(*args, check=True, timeout=300):

@@ -139,6 +139,7 @@ def test_resume_of_a_loose_checkpoint_needs_out(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loose"]
 
 
+@pytest.mark.slow
 def test_cli_refuses_to_reuse_a_longer_runs_out_folder(tmp_path):
     out = tmp_path / "run"
     common = ["--data", "ring", "--preset", "tiny", "--device", "cpu", "--out", str(out), "--quiet"]
@@ -233,6 +234,7 @@ FULL_DISK_TRAIN = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_full_disk_never_tears_metrics_csv_and_every_failure_is_reported(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "GENWIDGETS_LOAD_PLUGINS": "models,datasets,csv"}

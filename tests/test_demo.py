@@ -24,6 +24,7 @@ from genwidgets.cli import main
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+@pytest.mark.slow
 def test_headless_demo_trains_with_every_widget_and_writes_their_figures(tmp_path, capsys):
     code = main(["demo", "--headless", "--steps", "12", "--preset", "tiny", "--out", str(tmp_path), "--json",
                  "--quiet"])
@@ -95,6 +96,7 @@ def _lab_api(port: int) -> dict | None:
         return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path, stop, status):
     """`genwidgets demo` starts a real JupyterLab (as root too: it refused before) that Ctrl-C or kill shuts down."""

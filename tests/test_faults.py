@@ -45,6 +45,7 @@ TRAINER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_training_process_killed_mid_checkpoint_resumes_from_the_last_complete_one(tmp_path):
     """Protects: SIGKILL during a run's checkpoint write leaves only whole checkpoints, and resume uses the newest.
 
@@ -99,6 +100,7 @@ def _failing_write(tmp_path: Path, **extra: object) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_failed_checkpoint_write_stops_the_run_with_a_clear_error_and_keeps_the_previous_one(tmp_path):
     """Protects: a write the OS refuses (file too large; the same path as a full disk) raises CheckpointError
     naming the checkpoint and the OS error, stops the run, and leaves the previous checkpoint whole."""
@@ -111,6 +113,7 @@ def test_a_failed_checkpoint_write_stops_the_run_with_a_clear_error_and_keeps_th
     assert resumed.step_count == 10
 
 
+@pytest.mark.slow
 def test_a_failed_checkpoint_write_can_be_configured_to_keep_training(tmp_path):
     """Protects: with ``on_checkpoint_error="continue"`` a failed write is reported and training goes on."""
     result = _failing_write(tmp_path, on_checkpoint_error="continue")
@@ -317,6 +320,7 @@ def test_keyboard_interrupt_in_wait_returns_only_once_stopped(tmp_path):
 
 # ---- a flood of front-end messages --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_flood_of_front_end_messages_is_bounded_newest_wins_and_the_kernel_answers(recording):
     """Protects: 10,000 slider drags, probes and clicks within seconds neither queue up work nor memory.
 

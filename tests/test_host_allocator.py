@@ -12,8 +12,8 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                                reason="the tuning applies to glibc's malloc only")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                                reason="the tuning applies to glibc's malloc only")]
 
 #: Minor page faults of each DCGAN step on MNIST after warm-up, after a CPU Run ran in the process
 #: (with the argument "state-only": the allocator state the Run set, without the 30 measured steps).

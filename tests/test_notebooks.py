@@ -77,6 +77,7 @@ def test_dcgan_cgan_notebook_measures_fid_with_its_floor(tmp_path: Path) -> None
     assert "label accuracy" in text.split("cGAN", 1)[1]
 
 
+@pytest.mark.slow
 def test_plugin_tutorial_notebook_runs_the_installed_example(tmp_path: Path) -> None:
     text = execute("writing_a_plugin.ipynb", tmp_path)
     assert "entry point: example = genwidgets_example.plugin" in text

@@ -71,6 +71,7 @@ def test_importing_genwidgets_and_its_pytest_plugin_does_not_import_torch() -> N
     assert out.strip() == "[]", out
 
 
+@pytest.mark.slow
 def test_the_contract_option_collects_one_test_per_model_kind_and_check(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--genwidgets-contract=gaussian", "--genwidgets-contract-checks=class,outputs",
                                 "-v", "-p", "no:cacheprovider")
@@ -85,6 +86,7 @@ def test_the_contract_option_collects_one_test_per_model_kind_and_check(pytester
     selected.assert_outcomes(passed=2, deselected=2)
 
 
+@pytest.mark.slow
 def test_a_broken_model_fails_with_the_contract_message(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(BROKEN_CONFTEST)
     result = run(pytester, "--genwidgets-contract=short_codes", "--genwidgets-contract-checks=class,outputs",
@@ -97,6 +99,7 @@ def test_a_broken_model_fails_with_the_contract_message(pytester: pytest.Pyteste
     ])
 
 
+@pytest.mark.slow
 def test_an_unknown_model_or_check_is_a_collection_error(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--genwidgets-contract=nope", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -106,6 +109,7 @@ def test_an_unknown_model_or_check_is_a_collection_error(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(["--genwidgets-contract-checks: unknown check 'speed'; checks: class, outputs*"])
 
 
+@pytest.mark.slow
 def test_the_contract_fixture_runs_checks_by_name(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(BROKEN_CONFTEST)
     pytester.makepyfile("""
@@ -138,6 +142,7 @@ def test_panel(widget_snapshot, recording_comm):
 """
 
 
+@pytest.mark.slow
 def test_widget_snapshot_writes_state_and_png_then_catches_a_change(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_panel=PANEL_TEST.replace("STEPS", "4"))
     run(pytester, "--snapshot-update", "-p", "no:cacheprovider").assert_outcomes(passed=1)

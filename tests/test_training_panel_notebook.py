@@ -9,12 +9,14 @@ from pathlib import Path
 
 import nbclient
 import nbformat
+import pytest
 from PIL import Image
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+@pytest.mark.slow
 def test_training_panel_notebook_executes(tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOKS / "training_panel.ipynb", as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit it with outputs stripped"
