@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 import genwidgets as gw
-from genwidgets.runtime import channel, launched
+from genwidgets.launcher import launched
+from genwidgets.runtime import channel
 
 _MiB = 1024 * 1024
 
