@@ -88,6 +88,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as a terminal gives it (default), whatever the test process inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _lab_api(port: int) -> dict | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2) as response:
@@ -97,16 +102,20 @@ def _lab_api(port: int) -> dict | None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("demo-lab")  # the two JupyterLab demos one after the other, not side by side
 @pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path, stop, status):
     """`genwidgets demo` starts a real JupyterLab (as root too: it refused before) that Ctrl-C or kill shuts down."""
     port = _free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    # Jupyter's folders of its own (as tests/browser does), not the ones another test's server may be using.
+    env = {**os.environ, **{var: str(tmp_path / sub) for var, sub in (
+        ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"))}}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("genwidgets")), "demo", "--out", str(tmp_path / "nb"),
                              "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
                              "--ServerApp.ip=127.0.0.1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 120
         while (api := _lab_api(port)) is None and proc.poll() is None and time.monotonic() < deadline:

@@ -35,9 +35,14 @@ FRONT_ENDS = {"lab": "lab", "notebook7": "notebook"}
 
 
 def on(front_end: str) -> pytest.MarkDecorator:
-    """Mark a test that opens ``front_end``: under pytest-xdist (``--dist loadgroup``) every test of one
-    front end runs on the same worker, so the session starts one server of each, not one per worker."""
-    return pytest.mark.xdist_group(front_end)
+    """Mark a test that opens ``front_end`` ("lab", "notebook7" or "voila").
+
+    Under pytest-xdist (``--dist loadgroup``) every browser test runs on one worker, one at a time:
+    the session starts one server of each front end, not one per worker, and two Chromium pages with
+    live kernels never compete with each other for the CPU (their waits are bounded).
+    """
+    assert front_end in (*FRONT_ENDS, "voila"), front_end
+    return pytest.mark.xdist_group("browser")
 
 
 def front_end_params(**ids_to_values: object) -> list[object]:
