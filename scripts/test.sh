@@ -15,9 +15,9 @@ scripts/setup.sh test,tensorboard
 .venv/bin/python -m pip install -q --no-deps -e examples/genwidgets-example-plugin
 .venv/bin/ruff check genwidgets plugins tests benchmarks examples scripts notebooks
 # One pytest-xdist worker per CPU (GENWIDGETS_TEST_WORKERS to choose; 1 runs in-process, without xdist).
-# --dist loadgroup: a free worker takes the next test, except that the tests of one xdist_group run
-# on one worker: the browser tests of one front end (tests/browser/conftest.py), so each of JupyterLab
-# and Notebook 7 starts once. The long tests (marked slow or browser) go first (tests/conftest.py).
+# --dist loadgroup: a free worker takes the next test, except that each group of WORKER_GROUPS in
+# tests/conftest.py runs on one worker: all browser tests (so JupyterLab and Notebook 7 start once
+# per run) and the demo's two JupyterLab runs. The long tests (marked slow or browser) go first.
 # --durations=25: the slowest tests are listed at the end of every run.
 workers=${GENWIDGETS_TEST_WORKERS:-$(nproc)}
 if [ "$workers" -gt 1 ]; then

@@ -100,6 +100,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: not _is_long(item.keywords))
 
 
+#: Tests that one xdist worker runs one after another, by node-id prefix: every browser test (one server
+#: of each front end per run, one Chromium page with a live kernel at a time) and the demo's two
+#: JupyterLab runs. (pytest-xdist 3.8's own ``xdist_group`` marks do nothing under pytest 9.2: the
+#: group is added to ``item._nodeid``, which pytest 9.2 no longer reads.)
+WORKER_GROUPS = {
+    "tests/browser/": "browser",
+    "tests/test_demo.py::test_demo_opens_jupyterlab": "demo-lab",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``--dist loadgroup``: a free worker takes the next test, or the whole of one of ``WORKER_GROUPS``."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" and report.duration > SLOW_SECONDS and not _is_long(report.keywords):
         _unmarked_slow.append((report.duration, report.nodeid))

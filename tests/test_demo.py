@@ -102,10 +102,10 @@ def _lab_api(port: int) -> dict | None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("demo-lab")  # the two JupyterLab demos one after the other, not side by side
 @pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_demo_opens_jupyterlab_even_as_root_and_ctrl_c_stops_the_server(tmp_path, stop, status):
     """`genwidgets demo` starts a real JupyterLab (as root too: it refused before) that Ctrl-C or kill shuts down."""
+    # Under xdist the two cases run one after the other (WORKER_GROUPS in conftest.py), never side by side.
     port = _free_port()
     # Jupyter's folders of its own (as tests/browser does), not the ones another test's server may be using.
     env = {**os.environ, **{var: str(tmp_path / sub) for var, sub in (

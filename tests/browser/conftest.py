@@ -34,20 +34,12 @@ CHROMIUM = os.environ.get("GENWIDGETS_CHROMIUM", "/usr/bin/chromium")
 FRONT_ENDS = {"lab": "lab", "notebook7": "notebook"}
 
 
-def on(front_end: str) -> pytest.MarkDecorator:
-    """Mark a test that opens ``front_end`` ("lab", "notebook7" or "voila").
-
-    Under pytest-xdist (``--dist loadgroup``) every browser test runs on one worker, one at a time:
-    the session starts one server of each front end, not one per worker, and two Chromium pages with
-    live kernels never compete with each other for the CPU (their waits are bounded).
-    """
-    assert front_end in (*FRONT_ENDS, "voila"), front_end
-    return pytest.mark.xdist_group("browser")
-
-
 def front_end_params(**ids_to_values: object) -> list[object]:
-    """``parametrize`` values over every front end, each carrying :func:`on` (values default to the id)."""
-    return [pytest.param(ids_to_values.get(name, name), id=name, marks=on(name)) for name in FRONT_ENDS]
+    """``parametrize`` values over every front end, with the front end as id (values default to the id).
+
+    Under pytest-xdist every browser test runs on one worker (``WORKER_GROUPS`` in tests/conftest.py).
+    """
+    return [pytest.param(ids_to_values.get(name, name), id=name) for name in FRONT_ENDS]
 
 
 def _missing(reason: str) -> None:

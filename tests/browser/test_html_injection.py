@@ -15,10 +15,9 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import on
 from .explorer_checks import assert_no_console_errors
 
-pytestmark = [pytest.mark.browser, on("lab")]
+pytestmark = pytest.mark.browser
 
 EVIL = '<img src=x onerror="window.__gw_pwned=(window.__gw_pwned||0)+1">'
 SETUP = f"""\

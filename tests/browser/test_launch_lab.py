@@ -16,12 +16,11 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import on
 from .explorer_checks import check_map_answers_a_drag
 from .helpers import kernel_eval, relevant_errors, wait_kernel_value
 from .test_voila import open_tab
 
-pytestmark = [pytest.mark.browser, on("lab")]
+pytestmark = pytest.mark.browser
 expect.set_options(timeout=90_000)
 
 SETUP = """\

@@ -22,11 +22,10 @@ import nbformat
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import on
 from .explorer_checks import check_map_answers_a_drag
 from .helpers import relevant_errors, wait_for_content
 
-pytestmark = [pytest.mark.browser, on("voila")]
+pytestmark = pytest.mark.browser
 expect.set_options(timeout=90_000)
 
 STUDIO = """\
