@@ -113,3 +113,23 @@ def test_stop_on_signals_restores_the_previous_handlers():
     assert signal.getsignal(signal.SIGTERM) is before
     assert signals.received == signal.SIGTERM and signals.count == 2
     assert calls[1] == "stop" and calls.count("stop") == 1 and "still writing" in calls[2]
+
+
+def test_waiting_on_a_run_that_has_ended_installs_no_signal_handler(monkeypatch):
+    """The CLI ignores SIGINT/SIGTERM after its final save, then calls run.wait(); a signal arriving there
+    must not become a KeyboardInterrupt (exit 130 instead of 143 for SIGTERM then SIGINT, seen under load)."""
+    import genwidgets
+    from genwidgets.runtime import interrupts
+
+    run = genwidgets.train("vae", data="ring", preset="tiny", steps=5, checkpoint_every=None)
+    run.wait()
+    entered = []
+    monkeypatch.setattr(interrupts.StopOnSignals, "__enter__",
+                        lambda self: entered.append(self) or self)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert run.wait() is run
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert entered == []

@@ -246,6 +246,8 @@ class RunBase:
         """
         from .interrupts import StopOnSignals, exit_status
 
+        if ended():  # nothing to wait for: leave the signal handlers alone (a caller may be ignoring them on
+            return   # its way out, as the CLI does after its final save; one arriving here must not interrupt)
         with StopOnSignals(stop) as signals:
             deadline = None if timeout is None else time.monotonic() + timeout
             while not ended():
