@@ -211,6 +211,16 @@ def test_out_of_range_numbers_are_refused_in_one_line(tmp_path):
     assert [p.name for p in list_checkpoints(out)] == ["step-00000002"]
 
 
+def test_argument_errors_answer_before_torch_loads():
+    """A mistyped flag is refused by the parser alone: `genwidgets --help` and `sample -n 0` never import torch."""
+    probe = ("import sys\nfrom genwidgets.cli import main\ntry:\n    main(sys.argv[1:])\n"
+             "except SystemExit as end:\n    print('torch' in sys.modules, end.code)")
+    for args in (["sample", "runs/x", "-n", "0"], ["train", "vae", "--steps", "-3"]):
+        proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
+        assert proc.stdout.split() == ["False", "2"], (args, proc.stdout, proc.stderr)
+        assert "must be an integer" in proc.stderr
+
+
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
     """`genwidgets datasets | head`: when the reader has gone, exit with SIGPIPE's status and print nothing."""
     for command in (["datasets"], ["plugins"], ["datasets", "--json"]):
