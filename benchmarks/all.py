@@ -1,6 +1,6 @@
 """All benchmarks in one command: genwidgets against its bare-PyTorch reference, one table (issue 9).
 
-    cd benchmarks && nice -n 10 ../.venv/bin/python all.py [--quick] [--json PATH] [--only overhead,panel]
+    cd benchmarks && nice -n 10 ../.venv/bin/python all.py [--quick | --smoke] [--json PATH] [--only overhead,panel]
     nice -n 10 .venv/bin/python benchmarks/all.py               # the same, from the repository root
 
 Every row is measured in this one process (import times in fresh subprocesses), as alternating
@@ -25,9 +25,10 @@ per-pair ratios A/B, the goal and whether the medians meet it:
   (which imports torch and the API) over ``import torch``, each in a fresh interpreter
   (``python -I``), rounds alternating the three (goal for the first: < 1).
 
-``--quick`` uses tiny presets, short windows and few pairs (about 40 s on 2 cores; what the
-test suite runs); the default takes about 6 minutes on a lightly loaded 2-core machine. The model
-benchmarks run on the CPU with one torch thread.
+``--quick`` uses tiny presets, short windows and few pairs (about 40 s on 2 cores);
+``--smoke`` measures each row once at the smallest sizes (what the test suite runs: it checks that every
+benchmark runs, its figures mean nothing); the default takes about 6 minutes on a lightly loaded
+2-core machine. The model benchmarks run on the CPU with one torch thread.
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ QUICK_CASES = [
 QUICK = Settings(overhead_cases=QUICK_CASES, overhead_rounds=2, overhead_scale=1.0, panel_pairs=2, panel_steps=100,
                  heatmap_pairs=2, heatmap_steps=200, explorer_pairs=20, explorer_warmup=5, explorer_points=500,
                  explorer_preset="tiny", frame_rounds=5, frame_preset="tiny", import_rounds=3)
+#: One pair per row at the tiny presets: the test suite's check that every benchmark still runs (no figures).
+SMOKE = Settings(overhead_cases=[dataclasses.replace(c, steps=max(10, c.steps // 3)) for c in QUICK_CASES],
+                 overhead_rounds=1, overhead_scale=0.5, panel_pairs=1, panel_steps=30, heatmap_pairs=1,
+                 heatmap_steps=60, explorer_pairs=3, explorer_warmup=2, explorer_points=200, explorer_preset="tiny",
+                 frame_rounds=2, frame_preset="tiny", import_rounds=1)
 DEFAULT = Settings(overhead_cases=overhead.CASES, overhead_rounds=7, overhead_scale=1.5, panel_pairs=7,
                    panel_steps=600, heatmap_pairs=5, heatmap_steps=1000, explorer_pairs=200, explorer_warmup=20,
                    explorer_points=2000, explorer_preset=None, frame_rounds=30, frame_preset=None, import_rounds=9)
@@ -255,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the groups, print the table, write it as JSON when asked; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny presets, few pairs (about a minute)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one pair per row: checks that every benchmark runs (the test suite's; no figures)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
     parser.add_argument("--only", default="", help=f"comma-separated groups to run, from {','.join(GROUPS)}")
     args = parser.parse_args(argv)
@@ -262,9 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(only) - set(GROUPS))
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
-    settings = QUICK if args.quick else DEFAULT
+    mode = "smoke" if args.smoke else "quick" if args.quick else "default"
+    settings = {"smoke": SMOKE, "quick": QUICK, "default": DEFAULT}[mode]
     torch.set_num_threads(1)
-    mode = "quick" if args.quick else "default"
     load_start, t0 = os.getloadavg(), time.perf_counter()
     rows: list[Row] = []
     for group in GROUPS:
@@ -281,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"genwidgets benchmarks ({mode} mode): python {info['python']}, torch {info['torch']}, "
           f"{info['cpus']} CPUs, 1 torch thread; {elapsed:.0f} s; load average "
           f"{load_start[0]:.2f} at start, {load_end[0]:.2f} at end\n")
+    if mode == "smoke":
+        print("smoke mode measures one pair per row to check that every benchmark runs: do not read its figures\n")
     print(table(rows))
     bad = [r.name for r in rows if not all(math.isfinite(v) and v > 0 for v in (r.genwidgets, r.reference, r.ratio))]
     if bad:

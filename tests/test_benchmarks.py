@@ -1,5 +1,5 @@
 """The benchmarks run: the GPU one on CPU at small sizes (so it works when a CUDA machine is lent), and all of them
-in one command in quick mode."""
+in one command in smoke mode (one pair per row)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_gpu_benchmark_runs_on_cpu_at_small_sizes_and_prints_its_table() -> None
 @pytest.mark.slow
 def test_all_benchmarks_quick_prints_every_row_with_finite_positive_figures(tmp_path: Path) -> None:
     out = tmp_path / "all.json"
-    done = subprocess.run([sys.executable, "all.py", "--quick", "--json", str(out)], cwd=BENCHMARKS,
+    done = subprocess.run([sys.executable, "all.py", "--smoke", "--json", str(out)], cwd=BENCHMARKS,
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = json.loads(out.read_text())["rows"]
