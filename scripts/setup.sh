@@ -37,12 +37,12 @@ if [ -n "$EXTRAS" ]; then
 else
   run .venv/bin/python -m pip install -q -e .
 fi
-# The bundles are built by hatch-jupyter-builder at install; rebuild if one is missing or older than
-# the sources or the front-end dependencies (one ES module per widget, see js/build.mjs).
+# The front end is built by hatch-jupyter-builder at install; rebuild if a module is missing or older than
+# the sources, the vendored plotly.js build or the front-end dependencies (see js/build.mjs).
 stale=0
-for bundle in training_panel latent_explorer discriminator_heatmap; do
+for bundle in frontend loader; do
   out=genwidgets/static/$bundle.js
-  if [ ! -f "$out" ] || [ -n "$(find js/src js/package.json js/build.mjs -newer "$out" -print -quit)" ]; then
+  if [ ! -f "$out" ] || [ -n "$(find js/src js/vendor js/package.json js/build.mjs -newer "$out" -print -quit)" ]; then
     stale=1
   fi
 done

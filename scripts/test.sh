@@ -14,6 +14,9 @@ scripts/setup.sh test,tensorboard
 # The example third-party plugin, installed like any other, so the contract suite covers it.
 .venv/bin/python -m pip install -q --no-deps -e examples/genwidgets-example-plugin
 .venv/bin/ruff check genwidgets plugins tests benchmarks examples scripts notebooks
+# The front end's types: one interface of traits per widget (js/src/widgets/*.ts), checked by tsc.
+[ -x js/node_modules/.bin/tsc ] || (cd js && npm install --no-audit --no-fund --silent)
+(cd js && node_modules/.bin/tsc --noEmit)
 # One pytest-xdist worker per CPU (GENWIDGETS_TEST_WORKERS to choose; 1 runs in-process, without xdist).
 # --dist loadgroup: a free worker takes the next test, except that each group of WORKER_GROUPS in
 # tests/conftest.py runs on one worker: all browser tests (so JupyterLab and Notebook 7 start once

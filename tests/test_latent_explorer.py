@@ -136,7 +136,10 @@ def test_interpolation_needs_both_ends_then_sends_the_path(vae_run):
     ex.z = [2.0, 2.0]
     assert ex.wait_idle()
     ex.comm.from_front_end({"op": "endpoint", "which": "b"})
-    assert set(ex.endpoints) == {"a", "b"}
+    assert set(ex.endpoints) == {"a", "b", "a_point", "b_point"}  # descriptions, and where the map marks A and B
+    for which in "ab":
+        on_map = ex.session.state.projection.project(ex._ends[which][None])[0]
+        assert np.allclose(ex.endpoints[f"{which}_point"], on_map, atol=1e-6)
     ex.interp_mode, ex.interp_steps = "spherical", 6
     ex.comm.from_front_end({"op": "interpolate"})
     assert ex.wait_idle()

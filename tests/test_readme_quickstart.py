@@ -160,11 +160,11 @@ def _setup_commands(tmp_path: Path, **env: str) -> list[str]:
     (tmp_path / "scripts").mkdir(exist_ok=True)
     script = tmp_path / "scripts" / "setup.sh"
     script.write_text((ROOT / "scripts" / "setup.sh").read_text())
-    for name in ("js/src", "genwidgets/static"):  # the bundles are up to date: no npm build
+    for name in ("js/src", "js/vendor", "genwidgets/static"):  # the bundles are up to date: no npm build
         (tmp_path / name).mkdir(parents=True, exist_ok=True)
     (tmp_path / "js" / "package.json").write_text("{}")
     (tmp_path / "js" / "build.mjs").write_text("")
-    for bundle in ("training_panel", "latent_explorer", "discriminator_heatmap"):
+    for bundle in ("frontend", "loader"):
         (tmp_path / "genwidgets" / "static" / f"{bundle}.js").write_text("")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GENWIDGETS_")}
     # PYTHON names no interpreter: a script that ignored the dry run would fail at once instead of installing.

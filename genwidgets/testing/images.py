@@ -99,7 +99,11 @@ def launch_chromium(playwright: Any) -> Any:
 
 #: The page: a stand-in for anywidget's model (get, set, save_changes, on, off, send) and a loader.
 _HOST = r"""
-async ({esm, css, state}) => {
+async ({esm, css, state, library}) => {
+  if (library) {  // the front end a kernel would send on the first widget's request (widgets/bundle.py)
+    const url = URL.createObjectURL(new Blob([library.source], {type: "text/javascript"}));
+    globalThis.__genwidgets_frontend__ = {[library.hash]: import(url).then((m) => m.default)};
+  }
   const listeners = {};
   const values = {...state};
   const outbox = [];
@@ -146,6 +150,16 @@ def _source(value: Any) -> str:
     if isinstance(value, str) and len(value) < 4096 and "\n" not in value and Path(value).is_file():
         return Path(value).read_text()
     return str(value or "")
+
+
+def _library() -> dict[str, str] | None:
+    """The genwidgets front end (source and hash) for the page to preload, or None when it is not built."""
+    from ..widgets.bundle import FRONTEND, library
+
+    if not FRONTEND.is_file():
+        return None
+    data, digest = library()
+    return {"source": data.decode(), "hash": digest}
 
 
 def _json_state(widget: Any, names: Any = None) -> dict[str, Any]:
@@ -200,7 +214,8 @@ def render_widget(page: Any, widget: Any, *, width: int = 900, height: int = 700
     widget.observe(changed)
     try:
         page.evaluate(_HOST, {"esm": _source(widget._esm), "css": _source(getattr(widget, "_css", "")),
-                              "state": json.loads(json.dumps(_json_state(widget), default=str))})
+                              "state": json.loads(json.dumps(_json_state(widget), default=str)),
+                              "library": _library()})
         quiet, deadline = 0, time.monotonic() + timeout
         while quiet < quiet_rounds:
             if time.monotonic() > deadline:

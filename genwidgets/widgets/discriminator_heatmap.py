@@ -1,6 +1,6 @@
 """``DiscriminatorHeatmap``: what a GAN's discriminator (or WGAN critic) thinks, live, in the notebook.
 
-Python side of ``js/src/discriminator_heatmap.ts``. The view settings are synced traits; each
+Python side of ``js/src/widgets/discriminator_heatmap.ts``. The view settings are synced traits; each
 frame (float32 score grids, uint8 images, float32 points) travels as one custom message with
 binary buffers (see :mod:`.wire`). The arrays come from :mod:`genwidgets.scores`.
 
@@ -33,15 +33,14 @@ from ..scores.frames import FrameSettings, RealSet, compute_frame
 from ..scores.grid import PlaneGrid, auto_extent
 from ..scores.snapshot import FrameModel
 from . import wire
-from .bundle import bundle_path, esm
+from .bundle import esm
 from .live_widget import LiveWidget
 from .png import render_frame_png
+from .samples import REAL_POINTS
 from .throttle import Coalescer
 
 log = logging.getLogger(__name__)
 
-#: The bundle built from ``js/src/discriminator_heatmap.ts``.
-BUNDLE = bundle_path("discriminator_heatmap")
 
 #: Most of one CPU core's time that recomputing frames may take (the rate adapts to stay under it).
 COMPUTE_BUDGET = 0.25
@@ -50,8 +49,8 @@ COMPUTE_BUDGET = 0.25
 SETTINGS = ("view", "label", "resolution", "extent", "arrows", "examples", "slice_resolution", "latent_mode",
             "latent_dims", "latent_span", "latent_seed", "latent_index")
 
-#: Real examples kept for display (per class for conditional models).
-REAL_POINTS, REAL_IMAGES = 512, 64
+#: Real images kept for display (per class for conditional models); points: samples.REAL_POINTS.
+REAL_IMAGES = 64
 
 
 class DiscriminatorHeatmap(LiveWidget):
@@ -363,4 +362,4 @@ class DiscriminatorHeatmap(LiveWidget):
         return render_frame_png(frame, title=self.title, sort=self.sort)
 
 
-__all__ = ["BUNDLE", "COMPUTE_BUDGET", "DiscriminatorHeatmap"]
+__all__ = ["COMPUTE_BUDGET", "DiscriminatorHeatmap"]

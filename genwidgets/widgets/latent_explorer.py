@@ -1,6 +1,6 @@
 """``LatentExplorer``: see a model's latent space, touch it, and watch the decoder answer.
 
-Python side of ``js/src/latent_explorer.ts``. The computations live in
+Python side of ``js/src/widgets/latent_explorer.ts``. The computations live in
 :class:`~genwidgets.explore.session.LatentSession`; this class wires them to the front end:
 
 * durable state (current code ``z``, class label, projection, fill rule, slider dimensions,
@@ -104,7 +104,8 @@ class LatentExplorer(LiveWidget):
     traversal_steps = t.Int(9, min=2, max=32, help="Columns of the traversal grid.").tag(sync=True)
     interp_steps = t.Int(10, min=2, max=64, help="Codes on an interpolation path.").tag(sync=True)
     interp_mode = t.Unicode("linear", help="Interpolation: 'linear' or 'spherical'.").tag(sync=True)
-    endpoints = t.Dict(help="The stored interpolation ends: {'a': description, 'b': description}.").tag(sync=True)
+    endpoints = t.Dict(help="The stored interpolation ends: {'a': description, 'b': description, 'a_point': "
+                       "[x, y] on the map, 'b_point': [x, y]}.").tag(sync=True)
     notice = t.Unicode("", help="Why the last request failed (empty when it did not).").tag(sync=True)
     live = t.Bool(False, help="Whether the map follows a training run.").tag(sync=True)
 
@@ -291,7 +292,9 @@ class LatentExplorer(LiveWidget):
         self._ends[which] = self.session.z.copy()
         values = ", ".join(f"{v:.2f}" for v in self.session.z[:4])
         more = ", …" if self.session.latent_dim > 4 else ""
-        self.endpoints = {**self.endpoints, which: f"z = [{values}{more}]"}
+        point = self.session.state.projection.project(self.session.z[None])[0]
+        self.endpoints = {**self.endpoints, which: f"z = [{values}{more}]",
+                          f"{which}_point": [float(point[0]), float(point[1])]}
 
     # ---- traits -> session ----------------------------------------------------------------------------
     @t.observe("z")

@@ -26,6 +26,7 @@ import traitlets as t
 
 from ..runtime.events import Event, Subscription
 from ..runtime.handle import RunHandle
+from .bundle import library_message
 from .png import with_png
 
 
@@ -122,7 +123,10 @@ class LiveWidget(anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         op = content.get("op")
-        if op == "hello":
+        if op == "library":  # the page's first widget asks for the front end (see bundle.py)
+            message, buffers = library_message()
+            self.send(message, buffers)
+        elif op == "hello":
             self._hello(str(content.get("nonce", "")))
         else:
             self._request(op, content)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..images import to_uint8
+from ..scores.grid import auto_extent
 
 if TYPE_CHECKING:
     from ..model import GenerativeModel
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 #: How many fixed training examples an autoencoder's reconstruction strip shows.
 RECON_COUNT = 8
+#: Real examples drawn beside generated ones on a 2-D data plane (the panel's and the heatmap's, seed 0).
+REAL_POINTS = 512
 
 
 @dataclasses.dataclass
@@ -97,3 +100,16 @@ def reconstructions(run: RunHandle, n: int = RECON_COUNT) -> tuple[np.ndarray, n
         labels = None if batch.labels is None or not caps.conditional else batch.labels.to(model.device)
         out = model.decode(model.encode(x, labels=labels), labels=labels)
     return to_uint8(batch.x), to_uint8(out.float().cpu())
+
+
+def plane_reference(run: RunHandle) -> dict[str, Any] | None:
+    """For 2-D point data: fixed real examples and the square plane around them, else None.
+
+    The panel draws generated points over these on the coordinates the discriminator heatmap uses
+    (the same examples, the same :func:`~genwidgets.scores.grid.auto_extent`), so the two views line up.
+    """
+    spec = run.model.data_spec
+    if spec.kind != "points" or tuple(spec.shape) != (2,):
+        return None
+    real = run.data.examples(REAL_POINTS, seed=0).x.float().cpu().numpy().astype(np.float32)
+    return {"real": np.ascontiguousarray(real), "extent": auto_extent(real)}

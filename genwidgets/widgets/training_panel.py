@@ -1,6 +1,6 @@
 """``TrainingPanel``: watch and steer a training run live inside a notebook.
 
-Python side of ``js/src/training_panel.ts``. Durable state (run state, progress, errors,
+Python side of ``js/src/widgets/training_panel.ts``. Durable state (run state, progress, errors,
 hyperparameters, view settings) lives in synced traits; metric rows and sample images travel
 as custom messages with binary buffers (see :mod:`.wire`). The panel subscribes to the run's
 events; a coalescer thread sends at most ``max_rate`` updates per second, and the training loop
@@ -20,19 +20,17 @@ import traitlets as t
 from ..errors import GenwidgetsError
 from ..runtime.events import Event
 from ..runtime.handle import RunHandle
-from .bundle import bundle_path, esm
+from . import wire
+from .bundle import esm
 from .edit_marks import after_edit, edit_label, edit_marks
 from .feed import PanelFeed
 from .live_metrics import LiveMetrics
 from .live_widget import LiveWidget
 from .png import render_panel_png
-from .samples import SampleFrame, frame_from_event, wants_reconstructions
+from .samples import SampleFrame, frame_from_event, plane_reference, wants_reconstructions
 from .throttle import Coalescer
 
 log = logging.getLogger(__name__)
-
-#: The bundle built from ``js/src/training_panel.ts`` (``cd js && npm install && npm run build``).
-BUNDLE = bundle_path("training_panel")
 
 #: Controls the front end may ask for, and the Run method each calls.
 ACTIONS = ("start", "pause", "resume", "stop", "step", "save")
@@ -90,7 +88,7 @@ class TrainingPanel(LiveWidget):
                    "values ({field: value}) and planned (False: applied, live or scheduled; True: in the "
                    "run's schedule, still ahead).").tag(sync=True)
     hparam_specs = t.List(help="One dict per editable hyperparameter: name, type ('int' or "
-                          "'float'), low, high, help.").tag(sync=True)
+                          "'float'), low, high, low_inclusive, high_inclusive, help.").tag(sync=True)
     metric_names = t.List(t.Unicode(), help="Metrics the model reports, in column order.").tag(sync=True)
     sample_every = t.Int(0, help="Steps between sample-grid refreshes.").tag(sync=True)
     last_checkpoint = t.Unicode("", help="Path of the newest checkpoint (empty when none).").tag(sync=True)
@@ -123,6 +121,7 @@ class TrainingPanel(LiveWidget):
                                                                         recon=self._recon),
                            order=list(run.latest_metrics))
             self._init_traits()
+        self._plane = plane_reference(run)
 
     # ---- run -> panel ------------------------------------------------------------------
     def _init_traits(self) -> None:
@@ -134,7 +133,9 @@ class TrainingPanel(LiveWidget):
         for name in editable:
             meta, value = fields[name].metadata, getattr(run.model.config, name)
             specs.append({"name": name, "type": "int" if isinstance(value, int) else "float",
-                          "low": meta.get("low"), "high": meta.get("high"), "help": meta.get("help", "")})
+                          "low": meta.get("low"), "high": meta.get("high"),
+                          "low_inclusive": meta.get("low_inclusive", True),
+                          "high_inclusive": meta.get("high_inclusive", True), "help": meta.get("help", "")})
         with self.hold_sync():
             self.title = f"{run.model.name} on {run.data_source.get('name') or 'data'}"
             self.device = str(described.get("device", ""))
@@ -211,13 +212,20 @@ class TrainingPanel(LiveWidget):
         if op == "control":
             self.control(str(content.get("action", "")))
         elif op == "hparams":
-            self.edit_hparams(dict(content.get("values") or {}))
+            values = dict(content.get("values") or {})
+            if "id" not in content:
+                self.edit_hparams(values)
+                return
+            error = self.edit_hparams(values, quiet=True)  # the field that sent it shows the outcome
+            self.send({"op": "edit", "id": content["id"], "ok": error is None, "message": error or ""})
 
     def _hello(self, nonce: str) -> None:
         with self._send_lock:
             self.flush()  # front ends already in sync get the rows they lack first
             for message, buffers in self.feed.reset_messages(nonce):
                 self.send(message, buffers)
+            if self._plane is not None:
+                self.send(*wire.pack({"op": "plane", **self._plane}))
 
     def control(self, action: str) -> None:
         """Act on the run as the panel's buttons do: one of :data:`ACTIONS`.
@@ -250,16 +258,23 @@ class TrainingPanel(LiveWidget):
             self.notice = f"{action} failed: {type(exc).__name__}: {exc}"
         self._coalescer.poke()
 
-    def edit_hparams(self, values: dict[str, Any]) -> None:
-        """Change live hyperparameters; they apply at the run's next step (see ``Run.set_hparams``)."""
-        self.notice = ""
+    def edit_hparams(self, values: dict[str, Any], *, quiet: bool = False) -> str | None:
+        """Change live hyperparameters; they apply at the run's next step (see ``Run.set_hparams``).
+
+        Returns why the run refused them (None when it took them); unless ``quiet``, the reason also
+        goes to :attr:`notice`.
+        """
+        error = None
         try:
             self.run.set_hparams(**values)
         except GenwidgetsError as exc:
-            self.notice = str(exc)
+            error = str(exc)
         except (TypeError, ValueError) as exc:
-            self.notice = f"invalid hyperparameters {values!r}: {exc}"
+            error = f"invalid hyperparameters {values!r}: {exc}"
+        if not quiet:
+            self.notice = error or ""
         self._coalescer.poke()
+        return error
 
     @t.observe("max_rate")
     def _max_rate_changed(self, change: dict[str, Any]) -> None:
@@ -289,4 +304,4 @@ def _error_line(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, NonFiniteLossError) else f"{type(exc).__name__}: {exc}"
 
 
-__all__ = ["ACTIONS", "BUNDLE", "TrainingPanel"]
+__all__ = ["ACTIONS", "TrainingPanel"]

@@ -1,34 +1,63 @@
-// Loss curves in plotly.js: per metric a faint raw trace and a smoothed one; appends use extendTraces.
+// Training curves in plotly.js as small multiples: one row per metric group (losses; discriminator
+// outputs on 0-1; ELBO terms ...), sharing the step axis. Per metric a faint raw trace and a smoothed
+// one; appends use extendTraces; applied hyperparameter edits are dotted lines across every row.
 
-import { lazyModule } from "./lazy_plotly";
 import { editText, type EditMark } from "./format";
+import { groupMetrics, type MetricGroup } from "./metric_groups";
 import type { MetricStore, StoreChange } from "./metric_store";
+import { Plotly } from "./plotly";
+import { PlotHost } from "./plot_host";
 import { ema, emptyEma, type EmaState } from "./smoothing";
-
-/** plotly.js-basic-dist-min, evaluated at the first draw (see lazy_plotly.ts). */
-const Plotly = lazyModule(() => require("plotly.js-basic-dist-min") as PlotlyLike);
 
 export const COLOURS = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"];
 
-const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+/** Pixels per group row, and around the rows. */
+const ROW_PX = 150;
+const MARGIN = { l: 48, r: 12, t: 24, b: 40 };
+const GAP = 0.12;
+
+/** The plot's height for `groups` rows (the panel reserves it before the first metrics arrive). */
+export function curvesHeight(groups: number): number {
+  const rows = Math.max(1, groups);
+  return Math.round(rows * ROW_PX / (1 - GAP * (rows - 1) / rows)) + MARGIN.t + MARGIN.b;
+}
+
+/** The groups of `columns`; one empty row (the plot's frame, "waiting for the first metrics") when none. */
+function groupsOf(columns: string[]): MetricGroup[] {
+  const groups = groupMetrics(columns);
+  return groups.length ? groups : [{ title: "", columns: [], range: null, loggable: true }];
+}
+
+function axisKey(row: number): string {
+  return row === 0 ? "yaxis" : `yaxis${row + 1}`;
+}
 
 export class CurvePlot {
   private ema: EmaState[] = [];
   private drawn = 0;
-  private queue: Promise<unknown> = Promise.resolve();
   private marks: EditMark[] = [];
+  private groups: MetricGroup[] = [];
+  private readonly host: PlotHost;
 
   constructor(
-    private div: HTMLElement,
-    private store: MetricStore,
+    private readonly div: HTMLElement,
+    private readonly store: MetricStore,
     private smoothing: number,
     private logScale: boolean,
-  ) {}
+    private readonly expected: string[],
+  ) {
+    this.groups = groupsOf(expected);
+    this.host = new PlotHost(div, { redraw: () => this.redraw() });
+    this.reserve();
+  }
 
   /** Apply a store change: extend the traces with new rows, or redraw everything. */
   update(change: StoreChange): void {
-    if (change.kind === "append" && this.drawn === change.from && this.drawn > 0) this.extend(change.from);
-    else this.redraw();
+    if (change.kind === "append" && this.drawn === change.from && this.drawn > 0 && this.host.isDrawn) {
+      this.extend(change.from);
+    } else {
+      this.redraw();
+    }
   }
 
   setSmoothing(weight: number): void {
@@ -38,13 +67,27 @@ export class CurvePlot {
 
   setLogScale(on: boolean): void {
     this.logScale = on;
-    this.enqueue(() => Plotly.relayout(this.div, { "yaxis.type": on ? "log" : "linear" }));
+    this.redraw();
   }
 
   /** Mark applied hyperparameter changes as dotted vertical lines, labelled with the new values. */
   setMarks(marks: EditMark[]): void {
     this.marks = marks.filter((m) => !m.planned);
-    this.enqueue(() => Plotly.relayout(this.div, this.markLayout()));
+    this.host.update(() => Plotly.relayout(this.div, this.markLayout()));
+  }
+
+  dispose(): void {
+    this.host.dispose();
+  }
+
+  /** Resolves once every queued draw is done. */
+  settled(): Promise<unknown> {
+    return this.host.settled();
+  }
+
+  /** Hold the plot's final height from the first frame, so nothing below it moves when metrics arrive. */
+  private reserve(): void {
+    this.div.style.height = `${curvesHeight(this.groups.length)}px`;
   }
 
   private markLayout(): { shapes: object[]; annotations: object[] } {
@@ -53,55 +96,92 @@ export class CurvePlot {
         type: "line", xref: "x", yref: "paper", x0: m.step, x1: m.step, y0: 0, y1: 1,
         line: { color: "#888", width: 1, dash: "dot" },
       })),
-      annotations: this.marks.map((m) => ({
-        x: m.step, xref: "x", y: 1, yref: "paper", text: editText(m.values), showarrow: false,
-        xanchor: "left", yanchor: "top", font: { size: 10, color: "#666" }, hovertext: `step ${m.step}`,
-      })),
+      annotations: [
+        ...this.groupTitles(),
+        ...this.marks.map((m) => ({
+          x: m.step, xref: "x", y: 1, yref: "paper", text: editText(m.values), showarrow: false,
+          xanchor: "left", yanchor: "bottom", font: { size: 10 }, hovertext: `step ${m.step}`,
+          bgcolor: "rgba(0,0,0,0)",
+        })),
+      ],
     };
   }
 
-  resize(): void {
-    this.enqueue(() => Plotly.Plots.resize(this.div));
+  /** Row domains, top row first. */
+  private domains(): [number, number][] {
+    const n = Math.max(1, this.groups.length);
+    const gap = n > 1 ? GAP : 0;
+    const h = (1 - gap * (n - 1)) / n;
+    return this.groups.map((_, row) => {
+      const top = 1 - row * (h + gap);
+      return [Math.max(0, top - h), top];
+    });
   }
 
-  dispose(): void {
-    this.enqueue(async () => Plotly.purge(this.div));
-  }
-
-  /** Plotly calls are serialised: each waits for the previous draw to finish. */
-  private enqueue(call: () => Promise<unknown>): void {
-    this.queue = this.queue.then(call).catch((err) => console.warn("genwidgets: plot update failed", err));
+  /** Each row's title with its metrics' names in their colours (the curves' legend, next to the curves). */
+  private groupTitles(): object[] {
+    const domains = this.domains();
+    const names = this.store.columns.length ? this.store.columns : this.expected;
+    return this.groups.map((g, row) => {
+      const keys = g.columns.map((j) => `<span style="color:${COLOURS[j % COLOURS.length]}">━ ${escapeHtml(names[j] ?? "")}</span>`);
+      const title = g.columns.length === 1 && names[g.columns[0]] === g.title ? keys.join("") : `<b>${escapeHtml(g.title)}</b>   ${keys.join("  ")}`;
+      return {
+        text: title, xref: "paper", yref: "paper", x: 0, y: domains[row][1], xanchor: "left", yanchor: "bottom",
+        showarrow: false, font: { size: 11 }, align: "left",
+      };
+    });
   }
 
   private redraw(): void {
     const { store } = this;
+    const columns = store.columns;
+    const fresh = groupsOf(columns);
+    if (columns.length && JSON.stringify(fresh) !== JSON.stringify(this.groups)) {
+      this.groups = fresh;
+      this.reserve();
+    }
+    const rowOf = new Map<number, number>();
+    this.groups.forEach((g, row) => g.columns.forEach((j) => rowOf.set(j, row)));
     const traces: object[] = [];
     const w = this.smoothing;
-    this.ema = store.columns.map(() => emptyEma());
-    store.columns.forEach((name, j) => {
+    this.ema = columns.map(() => emptyEma());
+    columns.forEach((name, j) => {
       const colour = COLOURS[j % COLOURS.length];
+      const row = rowOf.get(j) ?? 0;
+      const yaxis = row === 0 ? "y" : `y${row + 1}`;
       const smooth = ema(store.series[j], w, this.ema[j]);
       traces.push({
-        type: "scatter", mode: "lines", name: `${name} (raw)`, legendgroup: name, showlegend: false,
+        type: "scatter", mode: "lines", name: `${name} (raw)`, legendgroup: name, showlegend: false, yaxis,
         x: store.steps.slice(), y: store.series[j].slice(), line: { color: colour, width: 1 },
-        opacity: w > 0 ? 0.3 : 1, hovertemplate: "%{y:.4g}",
+        opacity: w > 0 ? 0.3 : 1, hovertemplate: `${name} %{y:.4g}<extra></extra>`,
       });
       traces.push({
-        type: "scatter", mode: "lines", name, legendgroup: name, visible: w > 0 ? true : "legendonly",
-        x: store.steps.slice(), y: smooth, line: { color: colour, width: 2 }, hovertemplate: "%{y:.4g}",
+        type: "scatter", mode: "lines", name, legendgroup: name, visible: w > 0 ? true : "legendonly", yaxis,
+        x: store.steps.slice(), y: smooth, line: { color: colour, width: 2 },
+        hovertemplate: `${name} (smoothed) %{y:.4g}<extra></extra>`,
       });
     });
-    const layout = {
-      height: 320, margin: { l: 50, r: 10, t: 10, b: 40 }, hovermode: "x unified",
-      xaxis: { title: { text: "step" }, zeroline: false },
-      yaxis: { type: this.logScale ? "log" : "linear", zeroline: false },
-      legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
-      paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", uirevision: "keep",
-      font: { family: "Open Sans, DejaVu Sans, sans-serif", size: 11 },
+    const layout: Record<string, unknown> = {
+      height: curvesHeight(this.groups.length), margin: MARGIN, hovermode: "x unified",
+      xaxis: { title: { text: "step" }, zeroline: false, anchor: axisKey(this.groups.length - 1).replace("axis", "") },
+      showlegend: false,
+      uirevision: "keep",
       ...this.markLayout(),
     };
+    if (!columns.length) {
+      (layout.annotations as object[]).push({ text: "waiting for the first metrics", xref: "paper", yref: "paper",
+        x: 0.5, y: 0.5, showarrow: false, font: { size: 12 } });
+    }
+    const domains = this.domains();
+    this.groups.forEach((g, row) => {
+      const log = this.logScale && g.loggable;
+      layout[axisKey(row)] = {
+        domain: domains[row], zeroline: false, type: log ? "log" : "linear", anchor: "x",
+        ...(g.range && !log ? { range: g.range, autorange: false } : { autorange: true }),
+      };
+    });
     this.drawn = store.length;
-    this.enqueue(() => Plotly.react(this.div, traces, layout, CONFIG));
+    this.host.draw(traces, layout);
   }
 
   private extend(from: number): void {
@@ -116,6 +196,10 @@ export class CurvePlot {
       indices.push(2 * j, 2 * j + 1);
     });
     this.drawn = store.length;
-    this.enqueue(() => Plotly.extendTraces(this.div, { x, y }, indices));
+    this.host.update(() => Plotly.extendTraces(this.div, { x, y }, indices));
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 }

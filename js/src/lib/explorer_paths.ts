@@ -2,6 +2,7 @@
 // traversal grid (one row per top-ranked dimension, swept over [-span, span]).
 
 import type { AnyModel } from "./anywidget";
+import type { ExplorerTraits } from "../widgets/latent_explorer";
 import { el } from "./dom";
 import type { WireArray } from "./ndarray";
 import { drawScaled } from "./output_canvas";
@@ -19,7 +20,7 @@ export class ExplorerPaths {
   private readonly travCanvas: HTMLCanvasElement;
   private readonly travCaption: HTMLDivElement;
 
-  constructor(private readonly model: AnyModel, private readonly root: HTMLElement) {
+  constructor(private readonly model: AnyModel<ExplorerTraits>, private readonly root: HTMLElement) {
     this.el = el("div", "gw-paths");
     const bar = el("div", "gw-toolbar", this.el);
     const button = (cls: string, text: string, msg: Record<string, unknown>) => {
@@ -61,7 +62,8 @@ export class ExplorerPaths {
     const rowHeight = image ? (t.outputs.shape[1] + 1) * factor : 0;
     t.dims.forEach((dim, i) => {
       const label = el("div", "gw-traversal-label", this.travLabels);
-      label.textContent = `z[${dim}] ${t.scores[i] !== undefined ? t.scores[i].toPrecision(2) : ""}`;
+      label.textContent = `z[${dim}]`;
+      label.title = `${t.measure}: ${t.scores[i] !== undefined ? t.scores[i].toPrecision(3) : "?"}`;
       if (rowHeight) label.style.height = `${rowHeight}px`;
     });
     this.travLabels.style.paddingTop = image ? `${factor}px` : "0";
@@ -73,7 +75,7 @@ export class ExplorerPaths {
 
   /** Draw an interpolation strip from A to B. */
   drawInterpolation(path: PathMsg, reference: WireArray | null): void {
-    drawScaled(this.interpCanvas, path.outputs, path.outputs.shape[0], reference, 48);
+    drawScaled(this.interpCanvas, path.outputs, path.outputs.shape[0], reference, 64);
     this.interpCanvas.hidden = false;
     this.interpCaption.textContent = `${path.mode} interpolation from A to B (${path.outputs.shape[0]} steps)`;
     this.root.dataset.interpolation = path.mode;

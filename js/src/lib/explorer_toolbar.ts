@@ -2,6 +2,7 @@
 // Every control sets a synced trait; Python answers with a new map or output.
 
 import type { AnyModel } from "./anywidget";
+import type { ExplorerTraits } from "../widgets/latent_explorer";
 import { el } from "./dom";
 
 function options(select: HTMLSelectElement, items: [string, string][]): void {
@@ -18,7 +19,7 @@ export class ExplorerToolbar {
   private readonly classLabel: HTMLLabelElement;
   private readonly classSelect: HTMLSelectElement;
 
-  constructor(private readonly model: AnyModel, private readonly say: (text: string) => void) {
+  constructor(private readonly model: AnyModel<ExplorerTraits>, private readonly say: (text: string) => void) {
     this.el = el("div", "gw-toolbar");
     const projLabel = el("label", "", this.el);
     projLabel.append("map ");
@@ -36,7 +37,7 @@ export class ExplorerToolbar {
     this.wire();
   }
 
-  private save(name: string, value: unknown): void {
+  private save<K extends keyof ExplorerTraits & string>(name: K, value: ExplorerTraits[K]): void {
     this.model.set(name, value);
     this.model.save_changes();
   }

@@ -1,17 +1,12 @@
 // The heatmap views in plotly.js (cartesian build): D(x) over the data plane with points and arrows,
 // or D(G(z)) over a latent plane with a thumbnail of G(z) under the cursor.
 
-import { lazyModule } from "./lazy_plotly";
 import { plotlyScale } from "./heatmap_colour";
 import type { LatentFrame, PlaneFrame } from "./heatmap_frame";
 import { toTypedArray } from "./ndarray";
+import { PlotHost } from "./plot_host";
+import { FAKE_MARKER, REAL_MARKER } from "./points_plot";
 import { drawGrid } from "./sample_view";
-
-/** plotly.js-cartesian-dist-min, evaluated at the first draw (see lazy_plotly.ts). */
-const Plotly = lazyModule(() => require("plotly.js-cartesian-dist-min") as PlotlyLike);
-
-const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
-const SIZE = 440;
 
 export interface PlotOptions {
   points: boolean;
@@ -71,24 +66,27 @@ function heatmapTrace(frame: PlaneFrame | LatentFrame, hover: string): object {
   };
 }
 
-function layout(frame: PlaneFrame | LatentFrame, xTitle: string, yTitle: string): object {
+function layout(frame: PlaneFrame | LatentFrame, xTitle: string, yTitle: string): Record<string, unknown> {
   const [x0, x1, y0, y1] = frame.extent;
   return {
-    width: SIZE + 60, height: SIZE + 50, margin: { l: 50, r: 10, t: 10, b: 40 },
-    xaxis: { range: [x0, x1], title: { text: xTitle }, zeroline: false, constrain: "domain" },
-    yaxis: { range: [y0, y1], title: { text: yTitle }, zeroline: false, scaleanchor: "x", constrain: "domain" },
-    showlegend: true, legend: { orientation: "h", y: -0.14, x: 0, font: { size: 10 } },
-    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", uirevision: frame.view,
-    font: { family: "Open Sans, DejaVu Sans, sans-serif", size: 11 },
+    autosize: true, margin: { l: 50, r: 10, t: 10, b: 44 },
+    xaxis: { range: [x0, x1], title: { text: xTitle }, zeroline: false, constrain: "domain", showgrid: false },
+    yaxis: { range: [y0, y1], title: { text: yTitle }, zeroline: false, scaleanchor: "x", constrain: "domain",
+      showgrid: false },
+    showlegend: false, // the widget's own legend line names the points and arrows (see discriminator_heatmap.ts)
+    uirevision: frame.view,
   };
 }
 
 export class HeatmapPlot {
-  private queue: Promise<unknown> = Promise.resolve();
   private latest: LatentFrame | null = null;
   private hoverBound = false;
+  private readonly host: PlotHost;
 
-  constructor(private div: HTMLElement, private thumb: HTMLCanvasElement) {}
+  /** `redraw` draws the widget's current frame (when a plot hidden meanwhile shows again). */
+  constructor(private div: HTMLElement, private thumb: HTMLCanvasElement, redraw: () => void) {
+    this.host = new PlotHost(div, { redraw, afterLayout: () => this.bindHover() });
+  }
 
   /** Draw the data-plane view. */
   drawPlane(frame: PlaneFrame, opts: PlotOptions): void {
@@ -99,13 +97,13 @@ export class HeatmapPlot {
       const real = columns(frame.real), fake = columns(frame.fake);
       traces.push(
         { type: "scatter", mode: "markers", name: "real", x: real.x, y: real.y, hoverinfo: "skip",
-          marker: { size: 3, color: "rgba(20,20,20,0.75)" } },
+          marker: REAL_MARKER },
         { type: "scatter", mode: "markers", name: "generated", x: fake.x, y: fake.y, hoverinfo: "skip",
-          marker: { size: 3.5, color: "rgba(255,140,0,0.9)" } },
+          marker: FAKE_MARKER },
       );
     }
     if (opts.arrows) traces.push(...arrowTraces(frame.arrows));
-    this.enqueue(() => Plotly.react(this.div, traces, layout(frame, "x", "y"), CONFIG));
+    this.host.draw(traces, layout(frame, "x", "y"));
   }
 
   /** Draw the latent-slice view; hovering a cell shows the nearest thumbnail of G(z). */
@@ -113,10 +111,7 @@ export class HeatmapPlot {
     this.latest = frame;
     const [a, b] = frame.axes.includes(" x ") ? frame.axes.split(" x ") : ["direction u", "direction v"];
     const traces = [heatmapTrace(frame, `${a} %{x:.2f}, ${b} %{y:.2f}<br>D(G(z)) %{z:.4g}<extra></extra>`)];
-    this.enqueue(async () => {
-      await Plotly.react(this.div, traces, layout(frame, a, b), CONFIG);
-      this.bindHover();
-    });
+    this.host.draw(traces, layout(frame, a, b));
     this.thumb.hidden = !frame.thumbs || !this.thumb.dataset.cell; // shown once a hover has drawn one
   }
 
@@ -141,21 +136,12 @@ export class HeatmapPlot {
     });
   }
 
-  resize(): void {
-    this.enqueue(() => Plotly.Plots.resize(this.div));
-  }
-
   clear(): void {
-    this.enqueue(async () => Plotly.purge(this.div));
-  }
-
-  /** Plotly calls are serialised: each waits for the previous draw to finish. */
-  private enqueue(call: () => Promise<unknown>): void {
-    this.queue = this.queue.then(call).catch((err) => console.warn("genwidgets: heatmap update failed", err));
+    this.host.dispose();
   }
 
   /** Resolves once every queued draw is done. */
   settled(): Promise<unknown> {
-    return this.queue;
+    return this.host.settled();
   }
 }

@@ -2,17 +2,13 @@
 // class, with our own pointer handling on top: press-and-drag probes (map point -> data coordinates),
 // hover finds the nearest point (for thumbnails), and an HTML marker shows the current code.
 
-import { lazyModule } from "./lazy_plotly";
 import { toTypedArray, type WireArray } from "./ndarray";
-
-/** plotly.js-gl2d-dist-min, evaluated at the first draw (see lazy_plotly.ts). */
-const Plotly = lazyModule(() => require("plotly.js-gl2d-dist-min") as PlotlyLike);
+import { PlotHost } from "./plot_host";
 
 /** Class colours: plotly's ten-colour qualitative palette (the PNG fallback uses the same). */
 export const PALETTE = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",
   "#FF97FF", "#FECB52"];
 
-const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 const HOVER_RADIUS_PX = 10;
 
 export interface MapHandlers {
@@ -33,14 +29,31 @@ export class LatentMapPlot {
   private pressedAt: [number, number] | null = null;
   private hoverFrame = 0;
   private readonly marker: HTMLDivElement;
+  private readonly endMarks: HTMLDivElement[];
   private readonly cleanups: (() => void)[] = [];
   private probePoint: [number, number] | null = null;
+  private endpoints: { a: [number, number] | null; b: [number, number] | null } = { a: null, b: null };
+  private readonly host: PlotHost;
+  private last: { traces: object[]; layout: Record<string, unknown> } | null = null;
 
   constructor(private readonly div: HTMLElement, private readonly handlers: MapHandlers) {
+    this.host = new PlotHost(div, {
+      redraw: () => { if (this.last) this.host.draw(this.last.traces, this.last.layout); },
+      afterLayout: () => this.placeMarker(),
+      config: { displayModeBar: false }, // the pointer probes the map: plotly's zoom and pan tools do not apply
+    });
     this.marker = document.createElement("div");
     this.marker.className = "gw-probe-marker";
     this.marker.hidden = true;
     div.parentElement!.appendChild(this.marker);
+    this.endMarks = (["A", "B"] as const).map((name) => {
+      const mark = document.createElement("div");
+      mark.className = `gw-end-marker gw-end-${name.toLowerCase()}`;
+      mark.textContent = name;
+      mark.hidden = true;
+      div.parentElement!.appendChild(mark);
+      return mark;
+    });
     const on = <K extends keyof HTMLElementEventMap>(type: K, fn: (e: HTMLElementEventMap[K]) => void) => {
       div.addEventListener(type, fn as EventListener, true);
       this.cleanups.push(() => div.removeEventListener(type, fn as EventListener, true));
@@ -80,13 +93,21 @@ export class LatentMapPlot {
     });
     const [xr, yr] = [bounds(this.xs), bounds(this.ys)];
     const layout = {
-      margin: { l: 48, r: 8, t: 8, b: 40 }, height: 420, dragmode: false, hovermode: false,
-      showlegend: !!lab, legend: { itemsizing: "constant", font: { size: 10 } },
+      margin: { l: 48, r: 8, t: lab ? 30 : 8, b: 40 }, autosize: true, dragmode: false, hovermode: false,
+      showlegend: !!lab,
+      legend: { itemsizing: "constant", font: { size: 10 }, orientation: "h", x: 0, y: 1.01, yanchor: "bottom" },
       xaxis: { title: { text: axisTitles[0] ?? "" }, range: xr, zeroline: false },
       yaxis: { title: { text: axisTitles[1] ?? "" }, range: yr, zeroline: false },
       uirevision: axisTitles.join("|"),
     };
-    await Plotly.react(this.div, traces, layout, CONFIG);
+    this.last = { traces, layout };
+    this.host.draw(traces, layout);
+    await this.host.settled();
+  }
+
+  /** Mark the interpolation ends A and B on the map (null hides a mark). */
+  setEndpoints(a: [number, number] | null, b: [number, number] | null): void {
+    this.endpoints = { a, b };
     this.placeMarker();
   }
 
@@ -96,13 +117,12 @@ export class LatentMapPlot {
     this.placeMarker();
   }
 
-  resize(): void { void Plotly.Plots.resize(this.div).then(() => this.placeMarker()); }
-
   dispose(): void {
     this.cleanups.forEach((c) => c());
     cancelAnimationFrame(this.hoverFrame);
     this.marker.remove();
-    Plotly.purge(this.div);
+    this.endMarks.forEach((m) => m.remove());
+    this.host.dispose();
   }
 
   /** Data coordinates of a pointer event, or null outside the plot area. */
@@ -184,15 +204,24 @@ export class LatentMapPlot {
   }
 
   private placeMarker(): void {
+    this.place(this.marker, this.probePoint);
+    this.place(this.endMarks[0], this.endpoints.a);
+    this.place(this.endMarks[1], this.endpoints.b);
+  }
+
+  /** Put an overlay element at data point `point` (hidden when null, off the map, or before the first draw). */
+  private place(mark: HTMLElement, point: [number, number] | null): void {
     const axes = this.axes();
-    if (!axes || !this.probePoint) { this.marker.hidden = true; return; }
+    if (!axes || !point) { mark.hidden = true; return; }
     const [xa, ya] = axes;
-    const [x, y] = this.probePoint;
+    const [x, y] = point;
     const left = xa._offset + ((x - xa.range[0]) / (xa.range[1] - xa.range[0])) * xa._length;
     const top = ya._offset + ((ya.range[1] - y) / (ya.range[1] - ya.range[0])) * ya._length;
-    this.marker.hidden = !(Number.isFinite(left) && Number.isFinite(top));
-    this.marker.style.left = `${this.div.offsetLeft + left}px`;
-    this.marker.style.top = `${this.div.offsetTop + top}px`;
+    const inside = left >= xa._offset && left <= xa._offset + xa._length && top >= ya._offset
+      && top <= ya._offset + ya._length;
+    mark.hidden = !(Number.isFinite(left) && Number.isFinite(top) && inside);
+    mark.style.left = `${this.div.offsetLeft + left}px`;
+    mark.style.top = `${this.div.offsetTop + top}px`;
   }
 }
 

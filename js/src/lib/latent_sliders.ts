@@ -1,4 +1,5 @@
 // One slider per top-ranked latent dimension; moving one asks the kernel to decode the changed code.
+// Each row shows the slider's value; its ranking score (KL, variance ...) is in the row's tooltip.
 
 import { el } from "./dom";
 
@@ -6,7 +7,7 @@ export interface SliderSpec { dims: number[]; scores: number[]; measure: string;
 
 export class LatentSliders {
   readonly el: HTMLDivElement;
-  private inputs = new Map<number, HTMLInputElement>();
+  private inputs = new Map<number, { input: HTMLInputElement; value: HTMLSpanElement }>();
   private key = "";
 
   constructor(private readonly onSlide: (dim: number, value: number, final: boolean) => void) {
@@ -28,16 +29,22 @@ export class LatentSliders {
         el("span", "gw-slider-name", row).textContent = `z[${dim}]`;
         const input = el("input", "gw-slider-input", row);
         Object.assign(input, { type: "range", min: String(-spec.span), max: String(spec.span), step: "0.01" });
-        const score = el("span", "gw-slider-score", row);
-        score.textContent = formatScore(spec.scores[i]);
-        score.title = spec.measure;
-        input.addEventListener("input", () => this.onSlide(dim, parseFloat(input.value), false));
-        input.addEventListener("change", () => this.onSlide(dim, parseFloat(input.value), true));
-        this.inputs.set(dim, input);
+        const value = el("span", "gw-slider-value", row);
+        row.title = `z[${dim}]: ${spec.measure || "score"} ${formatScore(spec.scores[i])}`;
+        const slide = (final: boolean) => {
+          value.textContent = formatValue(parseFloat(input.value));
+          this.onSlide(dim, parseFloat(input.value), final);
+        };
+        input.addEventListener("input", () => slide(false));
+        input.addEventListener("change", () => slide(true));
+        this.inputs.set(dim, { input, value });
       });
     }
-    for (const [dim, input] of this.inputs) {
-      if (document.activeElement !== input && z[dim] !== undefined) input.value = String(z[dim]);
+    for (const [dim, { input, value }] of this.inputs) {
+      if (document.activeElement !== input && z[dim] !== undefined) {
+        input.value = String(z[dim]);
+        value.textContent = formatValue(z[dim]);
+      }
     }
   }
 }
@@ -45,4 +52,8 @@ export class LatentSliders {
 function formatScore(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return "";
   return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
+
+function formatValue(v: number): string {
+  return Number.isFinite(v) ? (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(2) : "";
 }

@@ -10,11 +10,15 @@ export function drawOutputs(canvas: HTMLCanvasElement, outputs: WireArray, cols:
   return outputs.dtype === "uint8" ? drawGrid(canvas, outputs, cols) : drawPointOutputs(canvas, outputs, reference, cols);
 }
 
-/** CSS size of a canvas of images: small images are scaled up by whole factors (pixelated). Returns the factor. */
+/**
+ * CSS size of a canvas of images: small images are scaled up by whole factors (pixelated). Returns the factor.
+ * Only the width is set: with `max-width: 100%` in the stylesheet a narrow output shrinks the canvas and its
+ * height follows (the canvas keeps its aspect ratio).
+ */
 export function scaleCanvas(canvas: HTMLCanvasElement, imageSide: number, target: number): number {
   const factor = Math.max(1, Math.floor(target / Math.max(imageSide, 1)));
   canvas.style.width = `${canvas.width * factor}px`;
-  canvas.style.height = `${canvas.height * factor}px`;
+  canvas.style.height = "auto";
   return factor;
 }
 

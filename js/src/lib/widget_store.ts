@@ -26,10 +26,10 @@ export class WidgetStores<T> {
   private readonly stores = new Map<string, T>();
 
   /** `make` builds the empty store of a model the first time it is asked for. */
-  constructor(private readonly make: (model: AnyModel) => T) {}
+  constructor(private readonly make: (model: AnyModel<any>) => T) {}
 
   /** The store of `model` (made on first use). */
-  of(model: AnyModel): T {
+  of(model: AnyModel<any>): T {
     const uid = String(model.get("uid"));
     let store = this.stores.get(uid);
     if (store === undefined) {
@@ -43,7 +43,7 @@ export class WidgetStores<T> {
    * For `initialize`: pass Python's custom messages to `onMessage` and send `hello`; returns the
    * cleanup, which stops listening and forgets the model's store.
    */
-  connect(model: AnyModel, onMessage: (content: any, buffers: Buffers) => void, hello: Record<string, unknown>,
+  connect(model: AnyModel<any>, onMessage: (content: any, buffers: Buffers) => void, hello: Record<string, unknown>,
   ): () => void {
     const stop = listen(model, "msg:custom", onMessage);
     model.send({ op: "hello", ...hello });

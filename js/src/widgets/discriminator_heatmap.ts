@@ -5,23 +5,55 @@
 // Python sends each new frame as one message with binary buffers (see genwidgets/widgets/wire.py).
 
 import css from "./discriminator_heatmap.css";
-import { listen, type AnyModel, type Buffers } from "./lib/anywidget";
-import { el } from "./lib/dom";
-import { formatScore, gradient } from "./lib/heatmap_colour";
-import type { Frame } from "./lib/heatmap_frame";
-import { HeatmapPlot } from "./lib/heatmap_plot";
-import { drawScoreGrid, type SortOrder } from "./lib/heatmap_scores";
-import { Listeners, WidgetStores } from "./lib/widget_store";
-import { unpack } from "./lib/wire";
+import { listen, setTrait, type AnyModel, type Buffers, type LiveTraits } from "../lib/anywidget";
+import { el } from "../lib/dom";
+import { formatScore, gradient } from "../lib/heatmap_colour";
+import type { Frame } from "../lib/heatmap_frame";
+import { HeatmapPlot } from "../lib/heatmap_plot";
+import { drawScoreGrid, type SortOrder } from "../lib/heatmap_scores";
+import { THEME_CSS } from "../lib/theme";
+import { Listeners, WidgetStores } from "../lib/widget_store";
+import { unpack } from "../lib/wire";
 
 interface WidgetData {
   frame: Frame | null;
   listeners: Listeners;
 }
 
+/** The heatmap's synced traits (genwidgets/widgets/discriminator_heatmap.py). */
+export interface HeatmapTraits extends LiveTraits {
+  title: string;
+  state: string;
+  step: number;
+  views: string[];
+  view: string;
+  score_kind: string;
+  conditional: boolean;
+  class_names: string[];
+  label: number;
+  resolution: number;
+  extent: number[];
+  arrows: number;
+  show_points: boolean;
+  show_arrows: boolean;
+  examples: number;
+  sort: SortOrder;
+  show_patches: boolean;
+  slice_resolution: number;
+  latent_dim: number;
+  latent_mode: string;
+  latent_dims: number[];
+  latent_span: number;
+  latent_seed: number;
+  latent_index: number;
+  max_rate: number;
+  frame_ms: number;
+  message: string;
+}
+
 const STORES = new WidgetStores<WidgetData>(() => ({ frame: null, listeners: new Listeners() }));
 
-function initialize({ model }: { model: AnyModel }): () => void {
+function initialize({ model }: { model: AnyModel<HeatmapTraits> }): () => void {
   const data = STORES.of(model);
   return STORES.connect(model, (content: any, buffers: Buffers) => {
     const msg = unpack(content, buffers);
@@ -39,11 +71,6 @@ const SORT_TEXT: Record<SortOrder, string> = {
   none: "sort by score", desc: "sorted: most real first", asc: "sorted: most fake first",
 };
 
-function setTrait(model: AnyModel, name: string, value: unknown): void {
-  model.set(name, value);
-  model.save_changes();
-}
-
 function checkbox(parent: HTMLElement, className: string, text: string): HTMLInputElement {
   const label = el("label", `gw-check ${className}`, parent);
   const box = el("input", `${className}-input`, label);
@@ -52,11 +79,11 @@ function checkbox(parent: HTMLElement, className: string, text: string): HTMLInp
   return box;
 }
 
-function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
+function render({ model, el: host }: { model: AnyModel<HeatmapTraits>; el: HTMLElement }): () => void {
   const data = STORES.of(model);
   const cleanups: (() => void)[] = [];
-  const root = el("div", "gw-heatmap", host);
-  el("style", "", root).textContent = css;
+  const root = el("div", "gw-root gw-heatmap", host);
+  el("style", "", root).textContent = THEME_CSS + css;
 
   const header = el("div", "gw-heatmap-header", root);
   const title = el("span", "gw-title", header);
@@ -96,6 +123,13 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   const legendBar = el("span", "gw-legend-bar", legend);
   const legendHi = el("span", "gw-legend-hi", legend);
   const legendTitle = el("span", "gw-legend-title", legend);
+  const marks = el("div", "gw-marks-legend", root);
+  const markReal = el("span", "gw-mark gw-mark-real", marks);
+  markReal.textContent = "real";
+  const markFake = el("span", "gw-mark gw-mark-fake", marks);
+  markFake.textContent = "generated";
+  const markArrow = el("span", "gw-mark gw-mark-arrow", marks);
+  markArrow.textContent = "generator gradient (where G moves its points)";
 
   const body = el("div", "gw-heatmap-body", root);
   const plotDiv = el("div", "gw-heatmap-plot", body);
@@ -103,7 +137,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   thumb.hidden = true;
   const grid = el("div", "gw-score-grid", body);
   const message = el("div", "gw-heatmap-message", root);
-  const plot = new HeatmapPlot(plotDiv, thumb);
+  const plot = new HeatmapPlot(plotDiv, thumb, () => drawFrame());
 
   const syncTraits = () => {
     const view = String(model.get("view"));
@@ -170,6 +204,11 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     plotDiv.hidden = !isPlot;
     grid.hidden = isPlot;
     patchesBox.parentElement!.hidden = frame.view !== "scores" || !frame.patches;
+    const points = frame.view === "plane" && !!model.get("show_points");
+    const arrows = frame.view === "plane" && !!model.get("show_arrows");
+    markReal.hidden = markFake.hidden = !points;
+    markArrow.hidden = !arrows;
+    marks.hidden = !points && !arrows;
     if (frame.view === "plane") {
       plot.drawPlane(frame, { points: !!model.get("show_points"), arrows: !!model.get("show_arrows") });
     } else if (frame.view === "latent") {
@@ -215,9 +254,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   reseed.addEventListener("click", () => setTrait(model, "latent_seed", Number(model.get("latent_seed") ?? 0) + 1));
 
   cleanups.push(data.listeners.add(drawFrame));
-  const resize = new ResizeObserver(() => plot.resize());
-  resize.observe(plotDiv);
-  cleanups.push(() => resize.disconnect(), () => plot.clear());
+  cleanups.push(() => plot.clear());
 
   syncTraits();
   drawFrame();

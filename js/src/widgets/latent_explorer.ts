@@ -6,18 +6,19 @@
 // Arrays arrive as binary buffers (see genwidgets/widgets/wire.py).
 
 import css from "./latent_explorer.css";
-import { listen, type AnyModel, type Buffers } from "./lib/anywidget";
-import { el, nonce } from "./lib/dom";
-import { ExplorerPaths, type PathMsg, type TraversalMsg } from "./lib/explorer_paths";
-import { ExplorerToolbar } from "./lib/explorer_toolbar";
-import { LatentMapPlot } from "./lib/latent_map_plot";
-import { LatentSliders } from "./lib/latent_sliders";
-import { toTypedArray, type WireArray } from "./lib/ndarray";
-import { drawScaled, scaleCanvas } from "./lib/output_canvas";
-import { RequestPacer } from "./lib/request_pacer";
-import { drawGrid } from "./lib/sample_view";
-import { Listeners, WidgetStores } from "./lib/widget_store";
-import { unpack } from "./lib/wire";
+import { listen, type AnyModel, type Buffers, type LiveTraits } from "../lib/anywidget";
+import { el, nonce } from "../lib/dom";
+import { ExplorerPaths, type PathMsg, type TraversalMsg } from "../lib/explorer_paths";
+import { ExplorerToolbar } from "../lib/explorer_toolbar";
+import { LatentMapPlot } from "../lib/latent_map_plot";
+import { LatentSliders } from "../lib/latent_sliders";
+import { toTypedArray, type WireArray } from "../lib/ndarray";
+import { drawScaled, scaleCanvas } from "../lib/output_canvas";
+import { RequestPacer } from "../lib/request_pacer";
+import { drawGrid } from "../lib/sample_view";
+import { THEME_CSS } from "../lib/theme";
+import { Listeners, WidgetStores } from "../lib/widget_store";
+import { unpack } from "../lib/wire";
 
 interface MapMsg { points: WireArray; labels: WireArray | null; thumbs: WireArray | null; data_points: WireArray | null }
 interface OutputMsg {
@@ -34,12 +35,46 @@ interface Store {
   listeners: Listeners<[what: string]>;
 }
 
+/** The explorer's synced traits (genwidgets/widgets/latent_explorer.py). */
+export interface ExplorerTraits extends LiveTraits {
+  title: string;
+  kind: "images" | "points";
+  latent_dim: number;
+  z: number[];
+  label: number;
+  class_names: string[];
+  dims: number[];
+  fill: string;
+  fill_note: string;
+  map_info: MapInfo;
+  slider_dims: number[];
+  slider_scores: number[];
+  slider_measure: string;
+  span: number;
+  traversal_steps: number;
+  interp_steps: number;
+  interp_mode: string;
+  endpoints: { a?: string | null; b?: string | null; a_point?: [number, number]; b_point?: [number, number] };
+  notice: string;
+  live: boolean;
+}
+
+/** What the map shows (``LatentExplorer.map_info``). */
+export interface MapInfo {
+  n?: number;
+  source?: string;
+  description?: string;
+  projection?: string;
+  axis_titles?: string[];
+  step?: number | null;
+}
+
 const STORES = new WidgetStores<Store>((model) => ({
   map: null, output: null, traversal: null, interpolation: null, listeners: new Listeners<[what: string]>(),
   pacer: new RequestPacer((msg) => model.send(msg)),
 }));
 
-function initialize({ model }: { model: AnyModel }): () => void {
+function initialize({ model }: { model: AnyModel<ExplorerTraits> }): () => void {
   const s = STORES.of(model);
   const mine = nonce();
   const onMessage = (content: any, buffers: Buffers) => {
@@ -63,11 +98,11 @@ function initialize({ model }: { model: AnyModel }): () => void {
   return STORES.connect(model, onMessage, { nonce: mine });
 }
 
-function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
+function render({ model, el: host }: { model: AnyModel<ExplorerTraits>; el: HTMLElement }): () => void {
   const s = STORES.of(model);
   const cleanups: (() => void)[] = [];
-  const root = el("div", "gw-latent-explorer", host);
-  el("style", "", root).textContent = css;
+  const root = el("div", "gw-root gw-latent-explorer", host);
+  el("style", "", root).textContent = THEME_CSS + css;
 
   const header = el("div", "gw-header", root);
   const title = el("span", "gw-title", header);
@@ -136,6 +171,8 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     notice.textContent = model.get("notice") ?? "";
     toolbar.sync();
     paths.sync();
+    const ends = model.get("endpoints") ?? {};
+    plot.setEndpoints(ends.a_point ?? null, ends.b_point ?? null);
     sliders.sync({ dims: model.get("slider_dims") ?? [], scores: model.get("slider_scores") ?? [],
       measure: model.get("slider_measure") ?? "", span: Number(model.get("span") ?? 3) }, model.get("z") ?? []);
   };
@@ -171,9 +208,7 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
   cleanups.push(s.listeners.add(syncStore));
-  const resize = new ResizeObserver(() => plot.resize());
-  resize.observe(mapDiv);
-  cleanups.push(() => resize.disconnect(), () => plot.dispose());
+  cleanups.push(() => plot.dispose());
 
   syncTraits();
   syncStore("all");

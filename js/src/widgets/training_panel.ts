@@ -5,28 +5,53 @@
 // returns its cleanup. Python then sends only what is new (see genwidgets/widgets/wire.py).
 
 import css from "./training_panel.css";
-import { listen, type AnyModel, type Buffers } from "./lib/anywidget";
-import { buildButtons, buildHparams } from "./lib/controls";
-import { CurvePlot } from "./lib/curves";
-import { el, nonce } from "./lib/dom";
-import { fraction, planText, progressText, type EditMark, type Progress } from "./lib/format";
-import { MetricStore } from "./lib/metric_store";
-import { toTypedArray, type WireArray } from "./lib/ndarray";
-import { drawGrid, drawPoints, drawRecon, type SampleFrame } from "./lib/sample_view";
-import { Listeners, WidgetStores } from "./lib/widget_store";
-import { APPEND, unpack } from "./lib/wire";
+import { listen, type AnyModel, type Buffers, type LiveTraits } from "../lib/anywidget";
+import { buildButtons, buildHparams, type EditReply, type HparamTraits } from "../lib/controls";
+import { CurvePlot } from "../lib/curves";
+import { el, nonce } from "../lib/dom";
+import { fraction, planText, progressText, type EditMark, type Progress } from "../lib/format";
+import { MetricStore } from "../lib/metric_store";
+import { toTypedArray, type WireArray } from "../lib/ndarray";
+import { PointsPlot, type PlaneReference } from "../lib/points_plot";
+import { drawGrid, drawPoints, drawRecon, type SampleFrame } from "../lib/sample_view";
+import { THEME_CSS } from "../lib/theme";
+import { Listeners, WidgetStores } from "../lib/widget_store";
+import { APPEND, unpack } from "../lib/wire";
 
 interface PanelData {
   store: MetricStore;
   samples: SampleFrame | null;
   reconInputs: WireArray | null;
+  plane: PlaneReference | null;
   sampleListeners: Listeners;
+  editReplies: Listeners<[EditReply]>;
+}
+
+/** The panel's synced traits (genwidgets/widgets/training_panel.py). */
+export interface PanelTraits extends LiveTraits, HparamTraits {
+  title: string;
+  state: string;
+  progress: Progress;
+  device: string;
+  precision: string;
+  error: string;
+  error_detail: string;
+  notice: string;
+  edits: EditMark[];
+  metric_names: string[];
+  sample_every: number;
+  last_checkpoint: string;
+  smoothing: number;
+  log_scale: boolean;
+  max_rate: number;
+  max_points: number;
 }
 
 const STORES = new WidgetStores<PanelData>(() => (
-  { store: new MetricStore(), samples: null, reconInputs: null, sampleListeners: new Listeners() }));
+  { store: new MetricStore(), samples: null, reconInputs: null, plane: null, sampleListeners: new Listeners(),
+    editReplies: new Listeners<[EditReply]>() }));
 
-function initialize({ model }: { model: AnyModel }): () => void {
+function initialize({ model }: { model: AnyModel<PanelTraits> }): () => void {
   const data = STORES.of(model);
   const mine = nonce();
   const onMessage = (content: any, buffers: Buffers) => {
@@ -38,6 +63,11 @@ function initialize({ model }: { model: AnyModel }): () => void {
     if (msg?.op === "reset") {
       if (msg.nonce !== mine) return; // another page's history: this one is already in sync
       data.store.reset(msg.columns, toTypedArray(msg.rows) as Float32Array, msg.max_points);
+    } else if (msg?.op === "plane") {
+      data.plane = msg as PlaneReference;
+      data.sampleListeners.emit();
+    } else if (msg?.op === "edit") {
+      data.editReplies.emit(msg as EditReply);
     } else if (msg?.op === "columns") {
       data.store.setColumns(msg.columns);
     } else if (msg?.op === "samples") {
@@ -49,11 +79,11 @@ function initialize({ model }: { model: AnyModel }): () => void {
   return STORES.connect(model, onMessage, { nonce: mine });
 }
 
-function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () => void {
+function render({ model, el: host }: { model: AnyModel<PanelTraits>; el: HTMLElement }): () => void {
   const data = STORES.of(model);
   const cleanups: (() => void)[] = [];
-  const root = el("div", "gw-training-panel", host);
-  el("style", "", root).textContent = css;
+  const root = el("div", "gw-root gw-training-panel", host);
+  el("style", "", root).textContent = THEME_CSS + css;
 
   const header = el("div", "gw-header", root);
   const title = el("span", "gw-title", header);
@@ -85,13 +115,20 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   const body = el("div", "gw-body", root);
   const curves = el("div", "gw-curves", body);
   const sampleBox = el("div", "gw-samples", body);
+  const placeholder = el("div", "gw-sample-placeholder", sampleBox);
   const canvas = el("canvas", "gw-sample-canvas", sampleBox);
+  canvas.hidden = true;
+  const pointsDiv = el("div", "gw-points-plot", sampleBox);
+  pointsDiv.hidden = true;
+  const points = new PointsPlot(pointsDiv);
   const caption = el("div", "gw-caption", sampleBox);
   const recon = el("canvas", "gw-recon-canvas", sampleBox);
   const reconCaption = el("div", "gw-caption gw-recon-caption", sampleBox);
+  recon.hidden = reconCaption.hidden = true; // shown with the first reconstructions, for models that make them
   const notice = el("div", "gw-notice", root);
 
-  const plot = new CurvePlot(curves, data.store, model.get("smoothing") ?? 0.6, !!model.get("log_scale"));
+  const plot = new CurvePlot(curves, data.store, model.get("smoothing") ?? 0.6, !!model.get("log_scale"),
+    model.get("metric_names") ?? []);
 
   const syncTraits = () => {
     const s = String(model.get("state") ?? "");
@@ -122,12 +159,20 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   };
   const syncSamples = () => {
     const frame = data.samples;
+    const every = Number(model.get("sample_every") ?? 0);
+    sampleBox.hidden = !frame && every <= 0;  // a run that never samples shows no empty box
+    placeholder.textContent = every > 0 ? `samples from fixed noise appear every ${every} steps` : "";
+    placeholder.hidden = !!frame;
     if (!frame) return;
-    const drawn = frame.images ? drawGrid(canvas, frame.images, frame.cols)
-      : frame.points ? drawPoints(canvas, frame.points) : false;
-    canvas.hidden = !drawn;
-    caption.textContent = drawn
-      ? `samples from fixed noise at step ${frame.step} (every ${model.get("sample_every")} steps)` : "";
+    const plane = frame.points && data.plane ? data.plane : null;
+    if (plane) points.draw(plane, frame.points!, frame.step);
+    pointsDiv.hidden = !plane;
+    const drawn = !!plane || (frame.images ? drawGrid(canvas, frame.images, frame.cols)
+      : frame.points ? drawPoints(canvas, frame.points) : false);
+    canvas.hidden = !drawn || !!plane;
+    caption.textContent = !drawn ? "" : plane
+      ? `generated points (fixed noise) over real data, step ${frame.step} (every ${model.get("sample_every")} steps)`
+      : `samples from fixed noise at step ${frame.step} (every ${model.get("sample_every")} steps)`;
     const haveRecon = !!(frame.recon && data.reconInputs);
     recon.hidden = reconCaption.hidden = !haveRecon;
     if (haveRecon) {
@@ -158,9 +203,8 @@ function render({ model, el: host }: { model: AnyModel; el: HTMLElement }): () =
   });
   cleanups.push(data.store.subscribe(onStore));
   cleanups.push(data.sampleListeners.add(syncSamples));
-  const resize = new ResizeObserver(() => plot.resize());
-  resize.observe(curves);
-  cleanups.push(() => resize.disconnect(), () => plot.dispose());
+  cleanups.push(data.editReplies.add(hparams.onReply));
+  cleanups.push(() => plot.dispose(), () => points.dispose());
 
   syncTraits();
   syncSamples();
