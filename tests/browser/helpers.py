@@ -141,6 +141,8 @@ def settle_pointer(page: Page, widget: Locator) -> None:
     page.mouse.move(0, 0)
     expect(widget.locator(":hover")).to_have_count(0)
     expect(widget.locator(".hoverlayer > *")).to_have_count(0)
+    # Every plot has finished its queued draws (PlotHost's data-busy): pixels of a settled plot, not a mid-redraw.
+    expect(widget.locator(".js-plotly-plot[data-busy='true']")).to_have_count(0)
 
 
 def relevant_errors(messages: list[str]) -> list[str]:

@@ -39,7 +39,7 @@ def check_live_panel(page: Page, connection_file: Path) -> None:
     # The run's planned lr drop at step 50 (long past by now) is a dotted line with its new value on the curves.
     expect(live).to_have_attribute("data-edits", "1")
     expect(live.locator(".gw-curves .shapelayer path")).to_have_count(1)
-    expect(live.locator(".gw-curves .annotation-text")).to_have_text("lr_g=0.0001")
+    expect(live.locator(".gw-curves .annotation-text", has_text="lr_g=")).to_have_text("lr_g=0.0001")
     expect(live.locator(".gw-plan")).to_be_hidden()
 
     # Pause in the browser -> the Python Run pauses; the panel shows it because the run said so.
