@@ -56,7 +56,7 @@ export class ExplorerPaths {
 
   /** Draw a traversal grid with its row labels (dimension and ranking score). */
   drawTraversal(t: TraversalMsg, reference: WireArray | null): void {
-    const factor = drawScaled(this.travCanvas, t.outputs, t.values.shape[0], reference, 48);
+    const factor = drawScaled(this.travCanvas, t.outputs, t.values.shape[0], reference, 64);
     const image = t.outputs.dtype === "uint8";
     this.travLabels.replaceChildren();
     const rowHeight = image ? (t.outputs.shape[1] + 1) * factor : 0;
