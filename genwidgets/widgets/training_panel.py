@@ -295,7 +295,7 @@ class TrainingPanel(LiveWidget):
                   f"{self.device} {self.precision}")
         marks = [(m["step"], edit_label(m["values"])) for m in self.edits if not m["planned"]]
         return render_panel_png(steps, values, samples=samples, title=self.title, status=status,
-                                error=self.error, log_scale=self.log_scale, marks=marks)
+                                error=self.error, log_scale=self.log_scale, marks=marks, plane=self._plane)
 
 
 def _error_line(exc: BaseException) -> str:

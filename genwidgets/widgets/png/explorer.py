@@ -1,6 +1,7 @@
 """A PNG of the latent explorer (map, current output, traversal) for viewers without a live front end.
 
-Drawn with Pillow alone, like the training panel's fallback (:mod:`.panel`).
+Drawn with Pillow alone, like the training panel's fallback (:mod:`.panel`): the map on axes with
+round-numbered ticks and a key to its class colours, the traversal with each row's dimension.
 """
 
 from __future__ import annotations
@@ -11,54 +12,69 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .axes import Axes, draw_axes
 from .common import PLOTLY_COLOURS, image_grid, png_bytes
 
 #: Class colours: plotly's ten-colour qualitative palette, as in the live map (js/src/lib/latent_map_plot.ts).
 COLOURS = PLOTLY_COLOURS
-MAP_SIZE, MARGIN, OUTPUT_SIZE = 360, 36, 160
+MAP_SIZE, OUTPUT_SIZE, GRID_W = 360, 160, 360
+#: Room for the map's y ticks and title (left), the title and class key (top), and traversal row labels.
+LEFT, TOP, ROW_LABEL = 70, 44, 40
 
 
 def render_explorer_png(points: np.ndarray, labels: np.ndarray | None, output: np.ndarray,
                         traversal: dict[str, Any], *, title: str, caption: str, axis_titles: tuple[str, str],
                         point: np.ndarray, data_points: np.ndarray | None = None) -> bytes:
-    """One PNG: the map (coloured by label, current point marked), the decoded output, the traversal."""
-    grid = _outputs_image(traversal["outputs"], cols=len(traversal["values"]), data_points=data_points)
-    grid = _fit(grid, MAP_SIZE)
+    """One PNG: the map, the decoded output and the traversal.
+
+    The map is on ticked axes, coloured by label with a key, the current point marked; each traversal
+    row is named by its dimension at its left.
+    """
+    rows = max(1, len(traversal["dims"]))
+    grid = _fit(_outputs_image(traversal["outputs"], cols=len(traversal["values"]), data_points=data_points), GRID_W)
     out = _fit(_outputs_image(output, cols=1, data_points=data_points), OUTPUT_SIZE)
-    width = MARGIN + MAP_SIZE + MARGIN + max(OUTPUT_SIZE, grid.width) + MARGIN
-    height = 28 + MAP_SIZE + MARGIN + 20
-    canvas = Image.new("RGB", (width, max(height, 28 + OUTPUT_SIZE + 30 + grid.height + 20)), "white")
+    side_x = LEFT + MAP_SIZE + 40
+    width = side_x + ROW_LABEL + max(OUTPUT_SIZE, grid.width) + 20
+    height = max(TOP + MAP_SIZE + 90, TOP + OUTPUT_SIZE + 40 + grid.height + 40)
+    canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
-    draw.text((MARGIN, 6), title, fill="black")
-    _draw_map(draw, points, labels, point, (MARGIN, 28))
-    lines = textwrap.wrap(f"x: {axis_titles[0]}, y: {axis_titles[1]}; {caption}", width=62)[:2]
-    draw.text((MARGIN, 28 + MAP_SIZE + 6), "\n".join(lines), fill="#444")
-    x0 = MARGIN + MAP_SIZE + MARGIN
-    canvas.paste(out, (x0, 28))
-    draw.text((x0, 28 + OUTPUT_SIZE + 4), "decoded current z", fill="#444")
-    canvas.paste(grid, (x0, 28 + OUTPUT_SIZE + 30))
-    dims = ", ".join(f"z[{d}]" for d in traversal["dims"])
-    draw.text((x0, 28 + OUTPUT_SIZE + 30 + grid.height + 4), f"traversal rows: {dims}", fill="#444")
+    draw.text((10, 6), title, fill="black")
+    _draw_map(canvas, points, labels, point, axis_titles)
+    lines = textwrap.wrap(caption, width=70)[:2]
+    draw.text((LEFT, TOP + MAP_SIZE + 40), "\n".join(lines), fill="#444")
+    canvas.paste(out, (side_x + ROW_LABEL, TOP))
+    draw.text((side_x + ROW_LABEL, TOP + OUTPUT_SIZE + 4), "decoded current z", fill="#444")
+    grid_y = TOP + OUTPUT_SIZE + 40
+    canvas.paste(grid, (side_x + ROW_LABEL, grid_y))
+    for k, dim in enumerate(traversal["dims"]):
+        draw.text((side_x, grid_y + (k + 0.5) * grid.height / rows - 6), f"z[{dim}]", fill="#444")
+    values = np.asarray(traversal["values"], dtype=np.float64)
+    sweep = f"{values.min():+.1f} to {values.max():+.1f}" if values.size else ""
+    draw.text((side_x + ROW_LABEL, grid_y + grid.height + 4),
+              f"traversal: each row sweeps one dimension {sweep}, the others fixed", fill="#444")
     return png_bytes(canvas)
 
 
-def _draw_map(draw: ImageDraw.ImageDraw, points: np.ndarray, labels: np.ndarray | None, point: np.ndarray,
-              origin: tuple[int, int]) -> None:
-    ox, oy = origin
-    draw.rectangle([ox, oy, ox + MAP_SIZE, oy + MAP_SIZE], outline="#ccc")
-    allp = np.vstack([points, np.asarray(point, dtype=np.float32).reshape(1, 2)])
+def _draw_map(canvas: Image.Image, points: np.ndarray, labels: np.ndarray | None, point: np.ndarray,
+              axis_titles: tuple[str, str]) -> None:
+    draw = ImageDraw.Draw(canvas)
+    allp = np.vstack([points, np.asarray(point, dtype=np.float32).reshape(1, 2)]).astype(np.float64)
     lo, hi = allp.min(axis=0), allp.max(axis=0)
-    scale = (MAP_SIZE - 8) / np.maximum(hi - lo, 1e-6)
-
-    def pixel(p: np.ndarray) -> tuple[float, float]:
-        return ox + 4 + (p[0] - lo[0]) * scale[0], oy + MAP_SIZE - 4 - (p[1] - lo[1]) * scale[1]
-
+    pad = 0.05 * np.maximum(hi - lo, 1e-6)
+    axes = Axes((LEFT, TOP, LEFT + MAP_SIZE, TOP + MAP_SIZE), (lo[0] - pad[0], hi[0] + pad[0]),
+                (lo[1] - pad[1], hi[1] + pad[1]))
+    draw_axes(canvas, axes, x_title=axis_titles[0], y_title=axis_titles[1])
     for i, p in enumerate(points):
-        x, y = pixel(p)
+        x, y = axes.px(float(p[0]), float(p[1]))
         colour = COLOURS[int(labels[i]) % len(COLOURS)] if labels is not None else COLOURS[0]
         draw.rectangle([x - 1, y - 1, x + 1, y + 1], fill=colour)
-    x, y = pixel(np.asarray(point).reshape(2))
+    x, y = axes.px(*np.asarray(point, dtype=np.float64).reshape(2))
     draw.ellipse([x - 5, y - 5, x + 5, y + 5], outline="black", width=2)
+    if labels is not None:  # the key: one swatch per class
+        for k, cls in enumerate(np.unique(labels)[:10]):
+            kx = LEFT + k * 34
+            draw.rectangle([kx, TOP - 12, kx + 6, TOP - 6], fill=COLOURS[int(cls) % len(COLOURS)])
+            draw.text((kx + 9, TOP - 16), str(int(cls)), fill="#444")
 
 
 def _outputs_image(outputs: np.ndarray, *, cols: int, data_points: np.ndarray | None) -> Image.Image:
