@@ -38,3 +38,18 @@ def test_a_studio_loads_at_most_the_budget_and_one_plotly():
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown widget kind 'heatmap'"):
         esm("heatmap")
+
+
+def test_the_vendored_plotly_matches_its_build_script():
+    """js/vendor/plotly.min.mjs is committed (building it needs 170 MB of sources): its banner must say what
+    js/plotly/ would build now, the plotly.js version and the traces, so a change to either is rebuilt."""
+    import json
+    import re
+    from pathlib import Path
+
+    js = Path(__file__).resolve().parent.parent / "js"
+    banner = (js / "vendor" / "plotly.min.mjs").read_text()[:300]
+    pinned = json.loads((js / "plotly" / "package.json").read_text())["devDependencies"]["plotly.js"]
+    traces = re.search(r"const TRACES = \[([^\]]*)\]", (js / "plotly" / "build.cjs").read_text())[1]
+    names = ", ".join(t.strip().strip('"') for t in traces.split(","))
+    assert f"plotly.js {pinned} " in banner and f"core + {names};" in banner, (banner, pinned, names)
