@@ -5,7 +5,7 @@ import { plotlyScale } from "./heatmap_colour";
 import type { LatentFrame, PlaneFrame } from "./heatmap_frame";
 import { toTypedArray } from "./ndarray";
 import { PlotHost } from "./plot_host";
-import { FAKE_MARKER, REAL_MARKER } from "./points_plot";
+import { columns, FAKE_MARKER, REAL_MARKER } from "./points_plot";
 import { drawGrid } from "./sample_view";
 
 export interface PlotOptions {
@@ -18,18 +18,6 @@ function rows(frame: PlaneFrame | LatentFrame): Float32Array[] {
   const z = toTypedArray(frame.z) as Float32Array;
   const [h, w] = frame.z.shape;
   return Array.from({ length: h }, (_, i) => z.subarray(i * w, (i + 1) * w));
-}
-
-/** x and y columns of float32 points (N, 2). */
-function columns(points: PlaneFrame["real"]): { x: Float32Array; y: Float32Array } {
-  const p = toTypedArray(points) as Float32Array;
-  const [n, d] = points.shape;
-  const x = new Float32Array(n), y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x[i] = p[i * d];
-    y[i] = p[i * d + 1];
-  }
-  return { x, y };
 }
 
 /** Arrow shafts as one line trace (segments split by NaN) and heads as markers oriented along them. */

@@ -14,7 +14,8 @@ export interface PlaneReference {
 export const REAL_MARKER = { size: 4, color: "rgba(20,20,20,0.8)", line: { color: "rgba(255,255,255,0.9)", width: 0.6 } };
 export const FAKE_MARKER = { size: 4.5, color: "rgba(255,140,0,0.95)" };
 
-function columns(points: WireArray): { x: Float32Array; y: Float32Array } {
+/** x and y columns of float32 points (N, D >= 2). */
+export function columns(points: WireArray): { x: Float32Array; y: Float32Array } {
   const p = toTypedArray(points) as Float32Array;
   const [n, d] = points.shape;
   const x = new Float32Array(n), y = new Float32Array(n);
