@@ -16,9 +16,10 @@ from genwidgets.errors import CapabilityError, ConfigError
 from genwidgets.explore.coalesce import LatestWins
 from genwidgets.explore.latent_map import build_map, choose_source
 from genwidgets.explore.model_view import ModelView, frozen_copy
+from genwidgets.explore.output_map import OutputProjection
 from genwidgets.explore.paths import interpolate, lerp, slerp, traversal
 from genwidgets.explore.projection import AxisProjection, PCAProjection, nearest_index
-from genwidgets.explore.ranking import rank_dims
+from genwidgets.explore.ranking import EFFECT_MEASURE, output_effect, rank_dims
 from genwidgets.explore.session import LatentSession
 
 torch.set_num_threads(1)
@@ -116,6 +117,77 @@ def test_rank_by_kl_when_known_else_by_variance():
     assert rank_dims(codes).order == [1, 2, 0] and rank_dims(codes).measure == "variance"
     ranked = rank_dims(codes, kl=np.array([5.0, 0.0, 1.0]))
     assert ranked.order == [0, 2, 1] and ranked.scores == [5.0, 1.0, 0.0] and ranked.measure == "KL (nats)"
+    by_effect = rank_dims(codes, effect=np.array([0.5, 0.1, 2.0]))
+    assert by_effect.order == [2, 0, 1] and by_effect.measure == EFFECT_MEASURE
+
+
+def test_output_effect_is_the_rms_output_change_per_unit_of_each_coordinate():
+    # A linear decoder x = W z: moving z_j by one unit moves the output by W[:, j], whose RMS is the effect.
+    weights = np.array([[0.0, 3.0, 1.0, 0.0], [0.0, 4.0, -1.0, 0.5]])
+    calls = []
+
+    def decode(z, labels):
+        calls.append(len(z))
+        return z @ weights.T
+
+    codes = np.random.default_rng(1).normal(size=(50, 4)).astype(np.float32)
+    effect = output_effect(decode, codes, n=8)
+    np.testing.assert_allclose(effect, np.sqrt(np.square(weights).mean(axis=0)), rtol=1e-5)
+    assert rank_dims(codes, effect=effect).order == [1, 2, 3, 0] and calls == [2 * 8 * 4]
+
+
+def test_output_effect_passes_each_code_its_label():
+    seen = []
+
+    def decode(z, labels):
+        seen.append(labels.copy())
+        return z * (1 + labels[:, None])  # the label scales the output: the effect averages the scales
+
+    codes = np.ones((4, 2), dtype=np.float32)
+    effect = output_effect(decode, codes, np.array([0, 1, 2, 3]), n=4)
+    assert seen[0].tolist() == [0, 1, 2, 3] * 4  # (sign, dimension, code): every code keeps its label
+    np.testing.assert_allclose(effect, np.full(2, np.mean([1, 2, 3, 4]) / np.sqrt(2)), rtol=1e-5)
+
+
+# ---- laying codes out by output ---------------------------------------------------------------------------
+
+def _output_projection(codes, weights, identity=False):
+    embed = lambda z: np.asarray(z, dtype=np.float64) @ weights.T  # noqa: E731
+    return OutputProjection(codes, embed(codes), embed, what="outputs", identity_axes=identity)
+
+
+def test_an_output_map_of_2d_outputs_uses_them_as_axes_and_lift_hits_every_map_point():
+    rng = np.random.default_rng(2)
+    codes = rng.normal(size=(200, 5)).astype(np.float32)
+    weights = rng.normal(size=(2, 5))
+    proj = _output_projection(codes, weights, identity=True)
+    np.testing.assert_allclose(proj.points, codes @ weights.T, rtol=1e-5, atol=1e-5)
+    assert proj.axis_titles() == ("output x", "output y")
+    for i in (0, 17, 199):
+        np.testing.assert_array_equal(proj.lift(proj.points[i], proj.centre()), codes[i])
+    # project decodes a code that is not on the map; map_points reuses the fitted points
+    np.testing.assert_allclose(proj.project(codes[:3] * 2), (codes[:3] * 2) @ weights.T, rtol=1e-5, atol=1e-5)
+    assert proj.map_points(codes) is proj.points
+
+
+def test_a_lifted_point_between_map_points_blends_their_codes_at_their_length():
+    codes = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, 0.0], [0.0, -3.0]], dtype=np.float32)
+    proj = _output_projection(codes, np.eye(2), identity=True)
+    z = proj.lift(np.array([1.5, 1.5]), proj.centre())  # halfway between the first two
+    # the near two weigh 5x the far two, symmetric about the diagonal; the blend keeps their length 3
+    # (a plain weighted mean would have length 3 * sqrt(2) * 4 / 12 = 1.41)
+    assert np.linalg.norm(z) == pytest.approx(3.0, rel=1e-5)
+    assert z[0] == pytest.approx(z[1], rel=1e-5) and z[0] > 0
+
+
+def test_an_output_map_of_many_features_is_their_pca():
+    rng = np.random.default_rng(3)
+    codes = rng.normal(size=(300, 4)).astype(np.float32)
+    weights = rng.normal(size=(6, 4))
+    proj = _output_projection(codes, weights)
+    features = codes @ weights.T
+    np.testing.assert_allclose(proj.points, PCAProjection(features).project(features), rtol=1e-4, atol=1e-4)
+    assert proj.axis_titles()[0].startswith("outputs PC 1 (") and "PCA" in proj.describe()
 
 
 # ---- coalescing -----------------------------------------------------------------------------------------
@@ -188,7 +260,14 @@ def test_a_model_without_encode_gets_a_map_sliders_and_traversals_from_prior_cod
     state = session.state
     assert state.latent_map.source == "prior" and state.latent_map.codes.shape == (200, 3)
     assert state.latent_map.points.shape == (200, 2) and state.latent_map.thumbs is None
-    assert state.ranking.measure == "variance" and sorted(state.ranking.order) == [0, 1, 2]
+    # laid out by output: for 2-D points, each code sits at its output
+    assert isinstance(state.projection, OutputProjection) and session.layouts == ["outputs", "codes"]
+    np.testing.assert_allclose(state.points, state.latent_map.points, atol=1e-6)
+    weights = model.net.weight.detach().numpy()
+    assert state.ranking.measure == EFFECT_MEASURE
+    np.testing.assert_allclose(state.ranking.scores, sorted(np.sqrt(np.square(weights).mean(0)), reverse=True),
+                               rtol=1e-4)
+    assert session.set_projection(None, "codes").projection.describe().startswith("PCA of the codes")
     result = session.traversal(session.z, k=3, steps=5)
     assert result["outputs"].shape == (15, 2) and result["dims"] == state.ranking.order
     with torch.no_grad():

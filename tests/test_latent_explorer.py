@@ -179,7 +179,8 @@ def test_a_gan_maps_prior_codes_and_a_decoder_only_model_works_on_points():
     run = gw.train("dcgan", data="mnist", preset="tiny", steps=5, checkpoint_every=None)
     run.wait()
     ex = LatentExplorer(run, n=200)
-    assert ex.map_info["source"] == "prior" and ex.slider_measure == "variance"
+    assert ex.map_info["source"] == "prior" and ex.slider_measure == "output change per unit"
+    assert ex.map_info["layout"] == "outputs" and ex.map_info["fill_applies"] is False
     ex.close()
     model = DecoderOnly(DecoderOnlyConfig(), data_spec=gw.load_data("ring").spec)
     ex = LatentExplorer(model, n=200)
@@ -189,6 +190,45 @@ def test_a_gan_maps_prior_codes_and_a_decoder_only_model_works_on_points():
     (out,) = messages(ex, "output")
     assert out["output"].dtype == np.float32 and out["output"].shape == (1, 2)
     assert ex.live is False
+    ex.close()
+
+
+def test_a_gan_map_places_codes_by_classifier_features_coloured_by_predicted_class(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENWIDGETS_CACHE", str(tmp_path))  # empty: the classifier is MNIST's shipped one
+    from genwidgets.explore.latent_map import decode
+    from genwidgets.explore.projection import PCAProjection
+    from genwidgets.metrics.classifier import cached_classifier
+
+    run = gw.train("dcgan", data="mnist", preset="tiny", steps=20, checkpoint_every=None)
+    run.wait()
+    ex = LatentExplorer(run, n=300)
+    info = ex.map_info
+    assert info["layout"] == "outputs" and info["label_kind"] == "predicted class"
+    assert info["label_names"] == [str(i) for i in range(10)] and "classifier features" in info["projection"]
+    state = ex.session.state
+    network = cached_classifier(run.data).network
+    with ex.session.view.calling() as model:
+        outputs = decode(model, torch.from_numpy(state.latent_map.codes), None)
+    np.testing.assert_array_equal(state.latent_map.labels, network.predict(outputs).numpy())
+    features = network.features(outputs).detach().numpy()
+    np.testing.assert_allclose(state.points, PCAProjection(features).project(features), atol=1e-3)
+    # the probe of a code on the map is drawn where that code is
+    z = state.latent_map.codes[7]
+    np.testing.assert_allclose(state.projection.project(z[None])[0], state.points[7], atol=1e-3)
+    ex.layout = "codes"
+    assert ex.wait_idle() and ex.map_info["layout"] == "codes" and ex.map_info["fill_applies"] is True
+    assert ex.map_info["projection"].startswith("PCA of the codes")
+    ex.close()
+
+
+def test_a_gan_map_without_a_classifier_uses_pixels_and_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENWIDGETS_CACHE", str(tmp_path))  # digits ship no classifier, and none is trained here
+    run = gw.train("gan", data="digits", preset="tiny", steps=5, checkpoint_every=None)
+    run.wait()
+    ex = LatentExplorer(run, n=200)
+    assert ex.map_info["layout"] == "outputs" and "pixels" in ex.map_info["projection"]
+    assert ex.map_info["label_kind"] == "class" and ex.session.state.latent_map.labels is None
+    assert not any(tmp_path.rglob("*.safetensors"))  # opening the explorer trained nothing
     ex.close()
 
 

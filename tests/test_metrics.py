@@ -21,7 +21,15 @@ from genwidgets.data.splits import SubsetData, disjoint_indices, train_test_spli
 from genwidgets.data.toys import grid, ring
 from genwidgets.errors import CapabilityError, ConfigError
 from genwidgets.metrics import evaluate
-from genwidgets.metrics.classifier import ClassifierRecipe, classifier_path, get_classifier
+from genwidgets.metrics.classifier import (
+    SHIPPED,
+    ClassifierRecipe,
+    cache_key,
+    cached_classifier,
+    classifier_path,
+    get_classifier,
+    shipped_path,
+)
 from genwidgets.metrics.disentanglement import factor_vae_score, mig, mig_score
 from genwidgets.metrics.features import ClassifierFeatures, extract_features
 from genwidgets.metrics.fid import fid_from_features, fid_kid, image_fid, kid_from_features
@@ -113,6 +121,30 @@ def test_classifier_is_accurate_cached_and_retrained_when_corrupt(cache, digits_
     assert get_classifier(gw.load_data("digits"), recipe).cached
     assert get_classifier(gw.load_data("digits"), ClassifierRecipe(seed=1, min_steps=10), use_cache=False).key \
         != digits_classifier.key
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_shipped_classifier_is_found_for_the_current_recipe_and_data_and_scores_as_recorded(cache, name):
+    data = gw.load_data(name)
+    key = cache_key(data, ClassifierRecipe())
+    assert shipped_path(key).is_file(), (
+        f"no shipped classifier for {name} under key {key}: the recipe, network or data changed; "
+        f"run scripts/ship_classifiers.py {name} and commit genwidgets/metrics/weights/")
+    assert not classifier_path(key).exists()  # the test's cache is empty: what follows comes from the package
+    found = get_classifier(data)
+    assert found.cached and found.path == shipped_path(key) and found.heldout_accuracy >= 0.95
+    assert not classifier_path(key).exists()  # a shipped classifier is not copied into the cache
+    # The loaded weights do what the record says: re-score 1,000 held-out examples.
+    heldout = train_test_split(data)[1]
+    batch = heldout.get_batch(torch.arange(min(1000, len(heldout))))
+    accuracy = float((found.network.predict(batch.x.float()) == batch.labels).float().mean())
+    assert abs(accuracy - found.heldout_accuracy) < 0.03, (accuracy, found.heldout_accuracy)
+    assert cached_classifier(data).path == found.path
+
+
+def test_cached_classifier_never_trains(cache):
+    assert cached_classifier(gw.load_data("digits", seed=5)) is None  # no cache file, none shipped
+    assert cached_classifier(gw.load_data("ring")) is None  # not images
 
 
 def test_real_vs_real_fid_is_near_its_floor_and_far_from_blur_and_noise(digit_sets):

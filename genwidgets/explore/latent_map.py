@@ -5,13 +5,16 @@ Where the codes come from depends on what the model can do, never on its name:
 * ``"encode"``: the model encodes held data (a VAE's posterior means). Chosen by ``"auto"``
   when the model can encode with one network pass (``encode_cost == "forward"``).
 * ``"prior"``: codes drawn from the prior N(0, I), with the model's outputs for them as
-  thumbnails (any model that decodes: a GAN, whose encode is a slow inversion).
+  thumbnails (any model that decodes: a GAN, whose encode is a slow inversion). Given
+  :class:`~.output_map.OutputFeatures`, the map also keeps the outputs' features (to lay the codes
+  out by what the model makes of them) and, where a classifier is at hand, colours unconditional
+  models' codes by the predicted class of their outputs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -22,6 +25,9 @@ from ..errors import CapabilityError, ConfigError
 from ..images import to_uint8
 from ..metrics.likelihood import has_posterior
 from ..model import GenerativeModel
+
+if TYPE_CHECKING:
+    from .output_map import OutputFeatures
 
 Source = Literal["auto", "encode", "prior"]
 SOURCES: tuple[str, ...] = ("auto", "encode", "prior")
@@ -44,6 +50,10 @@ class LatentMap:
         description: One line saying what the codes are, for the widget's legend.
         kl: (latent_dim,) mean KL(q(z_j|x) || N(0, 1)) per dimension in nats, when the model
             has a Gaussian posterior (see :func:`genwidgets.metrics.likelihood.has_posterior`); else None.
+        features: (N, F) float32 features of the outputs of prior codes (see :mod:`.output_map`), or None.
+        label_kind: What ``labels`` are: ``"class"`` (the data's or the conditioning label) or
+            ``"predicted class"`` (a classifier's verdict on the output).
+        label_names: Names of the label values (may be empty: the values are then their names).
     """
 
     codes: np.ndarray
@@ -53,6 +63,9 @@ class LatentMap:
     source: str
     description: str
     kl: np.ndarray | None = None
+    features: np.ndarray | None = None
+    label_kind: str = "class"
+    label_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -77,8 +90,10 @@ def choose_source(model_cls: type[GenerativeModel], source: str, *, have_data: b
 
 
 def build_map(model: GenerativeModel, data: GenData | None, *, n: int, source: str = "auto",
-              seed: int = 0) -> LatentMap:
+              seed: int = 0, features: OutputFeatures | None = None) -> LatentMap:
     """Encode ``n`` examples of ``data`` or decode ``n`` prior codes; see the module docstring.
+
+    ``features`` (prior codes only) turns the decoded outputs into :attr:`LatentMap.features`.
 
     Call under ``model.evaluating()`` and ``torch.no_grad()`` (see :class:`~.model_view.ModelView`).
     """
@@ -88,7 +103,7 @@ def build_map(model: GenerativeModel, data: GenData | None, *, n: int, source: s
     if chosen == "encode":
         assert data is not None
         return _encoded(model, data, n, seed)
-    return _from_prior(model, n, seed)
+    return _from_prior(model, n, seed, features)
 
 
 def _encoded(model: GenerativeModel, data: GenData, n: int, seed: int) -> LatentMap:
@@ -121,7 +136,7 @@ def _encoded(model: GenerativeModel, data: GenData, n: int, seed: int) -> Latent
         source="encode", description=f"{what} of {len(z):,} examples of {data.name}", kl=kl)
 
 
-def _from_prior(model: GenerativeModel, n: int, seed: int) -> LatentMap:
+def _from_prior(model: GenerativeModel, n: int, seed: int, features: OutputFeatures | None) -> LatentMap:
     d = model.latent_dim
     if d < 1:
         raise CapabilityError(f"model {model.name!r} reports no latent space (latent_dim={d})")
@@ -133,11 +148,20 @@ def _from_prior(model: GenerativeModel, n: int, seed: int) -> LatentMap:
             for i in range(0, n, CHUNK)]
     out = torch.cat(outs)
     images = model.data_spec.kind == "images"
+    codes_labels = None if labels is None else labels.numpy().astype(np.int32)
+    label_kind, label_names = "class", ()
+    if features is not None and codes_labels is None and features.predict is not None:
+        codes_labels, label_kind, label_names = features.predict(out), "predicted class", features.class_names
+    described = f"{n:,} codes drawn from the prior N(0, I), with the model's outputs"
+    if label_kind == "predicted class":
+        described += ", coloured by the class a classifier sees in them"
     return LatentMap(
-        codes=z.numpy().astype(np.float32), labels=None if labels is None else labels.numpy().astype(np.int32),
+        codes=z.numpy().astype(np.float32), labels=codes_labels,
         thumbs=thumbnails(out) if images else None,
         points=None if images else out.numpy().reshape(n, -1).astype(np.float32),
-        source="prior", description=f"{n:,} codes drawn from the prior N(0, I), with the model's outputs")
+        source="prior", description=described,
+        features=None if features is None else np.asarray(features.features(out), dtype=np.float32),
+        label_kind=label_kind, label_names=label_names)
 
 
 def decode(model: GenerativeModel, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:

@@ -21,11 +21,16 @@ import torch
 from ..data.base import GenData
 from ..errors import ConfigError
 from ..images import to_uint8
-from .latent_map import LatentMap, build_map, decode, describe_fill
+from .latent_map import CHUNK, LatentMap, build_map, choose_source, decode, describe_fill
 from .model_view import ModelView, require_decoder
+from .output_map import OutputFeatures, OutputProjection, output_features
 from .paths import interpolate, traversal
 from .projection import Projection, check_fill, make_projection, nearest_index
-from .ranking import DimRanking, rank_dims
+from .ranking import DimRanking, output_effect, rank_dims
+
+#: How the map lays codes out: ``"outputs"`` (by what the model makes of them, :mod:`.output_map`;
+#: maps of prior codes only) or ``"codes"`` (PCA of the codes, or two latent dimensions).
+LAYOUTS: tuple[str, ...] = ("auto", "outputs", "codes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,21 +54,27 @@ class LatentSession:
             GenData (default: the run's data). Models that cannot encode need none.
         n: Points on the map.
         source: ``"auto"``, ``"encode"`` or ``"prior"`` (see :mod:`.latent_map`).
-        dims: Two latent dimensions as the map's axes, or None for PCA.
+        dims: Two latent dimensions as the map's axes, or None for the layout's default.
+        layout: ``"auto"`` (by output for maps of prior codes, else by code), ``"outputs"`` or
+            ``"codes"`` (see :data:`LAYOUTS`). Two ``dims`` always lay out by code.
         fill: How a map point becomes a full code: ``"nearest"`` (other components from the
             nearest map point) or ``"zero"`` (from the map's centre).
         seed: Seed of the examples and prior codes chosen for the map.
     """
 
     def __init__(self, model_or_run: Any, data: Any = None, *, n: int = 2000, source: str = "auto",
-                 dims: tuple[int, int] | list[int] | None = None, fill: str = "nearest", seed: int = 0) -> None:
+                 dims: tuple[int, int] | list[int] | None = None, layout: str = "auto", fill: str = "nearest",
+                 seed: int = 0) -> None:
         self.view = ModelView(model_or_run)
         require_decoder(self.view.cls)
         self.data = _resolve_data(data, self.view)
         self.n, self.source, self.seed = int(n), source, int(seed)
         self.fill = check_fill(fill)
+        self.layout = check_layout(layout)
         self.dims = None if dims is None else (int(dims[0]), int(dims[1]))
         model = self.view.model
+        #: How outputs become features for the "outputs" layout (None for maps of encoded data).
+        self.output_features: OutputFeatures | None = None
         self.latent_dim = model.latent_dim
         self.kind = model.data_spec.kind
         self.conditional = model.capabilities.conditional
@@ -88,16 +99,64 @@ class LatentSession:
         if refresh:
             self.view.refresh()
         with self.view.calling() as model:
-            latent_map = build_map(model, self.data, n=self.n, source=self.source, seed=self.seed)
-        return self._install(latent_map, self.view.step)
+            if self.output_features is None and self._source(model) == "prior":
+                self.output_features = output_features(model, self.data)
+            latent_map = build_map(model, self.data, n=self.n, source=self.source, seed=self.seed,
+                                   features=self.output_features)
+            effect = None if latent_map.kl is not None else output_effect(
+                self._decode_floats, latent_map.codes,
+                latent_map.labels if self.conditional and latent_map.label_kind == "class" else None)
+        ranking = rank_dims(latent_map.codes, latent_map.kl, effect)
+        return self._swap(self._state_for(latent_map, self.dims, ranking, self.view.step))
 
-    def set_projection(self, dims: tuple[int, int] | list[int] | None) -> MapState:
-        """Show PCA (``None``) or two latent dimensions on the map, without re-encoding."""
+    def set_projection(self, dims: tuple[int, int] | list[int] | None, layout: str | None = None) -> MapState:
+        """Show two latent dimensions (``dims``) or the layout's default (``None``), without re-encoding."""
         old = self.state
-        projection = make_projection(old.latent_map.codes, dims)  # validates dims before we keep them
+        chosen = self.layout if layout is None else check_layout(layout)
+        state = self._state_for(old.latent_map, dims, old.ranking, old.step, layout=chosen)  # validates first
         self.dims = None if dims is None else (int(dims[0]), int(dims[1]))
-        return self._swap(dataclasses.replace(old, projection=projection,
-                                              points=projection.project(old.latent_map.codes)))
+        self.layout = chosen
+        return self._swap(state)
+
+    @property
+    def layouts(self) -> list[str]:
+        """The layouts this map offers: ``["outputs", "codes"]`` for prior codes, else ``["codes"]``."""
+        return ["outputs", "codes"] if self.state.latent_map.features is not None else ["codes"]
+
+    def _source(self, model: Any) -> str:
+        return choose_source(type(model), self.source, have_data=self.data is not None)
+
+    def _state_for(self, latent_map: LatentMap, dims: tuple[int, int] | list[int] | None, ranking: DimRanking,
+                   step: int | None, *, layout: str | None = None) -> MapState:
+        layout = self.layout if layout is None else layout
+        by_output = dims is None and latent_map.features is not None and layout in ("auto", "outputs")
+        if by_output:
+            assert self.output_features is not None
+            projection: Projection = OutputProjection(
+                latent_map.codes, latent_map.features, self._embed, what=self.output_features.name,
+                identity_axes=self.output_features.identity_axes)
+            points = projection.map_points(latent_map.codes)
+        else:
+            projection = make_projection(latent_map.codes, dims)
+            points = projection.project(latent_map.codes)
+        return MapState(latent_map=latent_map, projection=projection, points=points, ranking=ranking, step=step)
+
+    def _decode_floats(self, codes: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """Float outputs (k, ...) of codes (k, d), in chunks; call inside ``view.calling()``."""
+        model = self.view.model
+        z = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.float32))
+        lab = None if labels is None else torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
+        outs = [decode(model, z[i:i + CHUNK], None if lab is None else lab[i:i + CHUNK])
+                for i in range(0, len(z), CHUNK)]
+        return torch.cat(outs).numpy()
+
+    def _embed(self, codes: np.ndarray) -> np.ndarray:
+        """Features of the outputs of ``codes`` (k, d) with the current label (the "outputs" layout)."""
+        assert self.output_features is not None
+        z = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.float32))
+        labels = None if self.label is None else torch.full((len(z),), self.label, dtype=torch.long)
+        with self.view.calling() as model:
+            return self.output_features.features(decode(model, z, labels))
 
     def set_fill(self, fill: str) -> None:
         """Change how map points become codes (``"nearest"`` or ``"zero"``)."""
@@ -113,13 +172,6 @@ class LatentSession:
             raise ConfigError(f"class label must be in [0, {self.num_classes}), got {label}")
         self.label = int(label)
 
-    def _install(self, latent_map: LatentMap, step: int | None) -> MapState:
-        projection = make_projection(latent_map.codes, self.dims)
-        state = MapState(latent_map=latent_map, projection=projection,
-                         points=projection.project(latent_map.codes),
-                         ranking=rank_dims(latent_map.codes, latent_map.kl), step=step)
-        return self._swap(state)
-
     def _swap(self, state: MapState) -> MapState:
         with self._lock:
             self._state = state
@@ -127,6 +179,8 @@ class LatentSession:
 
     def describe_fill(self) -> str:
         """What happens to the components a map point does not fix, in words."""
+        if isinstance(self.state.projection, OutputProjection):
+            return OutputProjection.describe_lift()
         return describe_fill(self.fill, self.state.latent_map.source)
 
     # ---- questions ----------------------------------------------------------------------------------
@@ -136,6 +190,8 @@ class LatentSession:
             raise ConfigError(f"map point must be finite, got ({x}, {y})")
         state = self.state
         point = np.array([x, y], dtype=np.float32)
+        if isinstance(state.projection, OutputProjection):  # a blend of the nearest outputs' codes
+            return state.projection.lift(point, state.projection.centre()), None
         if self.fill == "nearest":
             index = nearest_index(state.points, point)
             return state.projection.lift(point, state.latent_map.codes[index]), index
@@ -181,6 +237,13 @@ class LatentSession:
     def interpolation(self, a: np.ndarray, b: np.ndarray, *, steps: int = 10, mode: str = "linear") -> np.ndarray:
         """Outputs along the path from code ``a`` to code ``b`` (both ends included)."""
         return self.decode(interpolate(self.check_z(a), self.check_z(b), steps, mode))
+
+
+def check_layout(layout: str) -> str:
+    """``layout`` if it is one of :data:`LAYOUTS`, else a ConfigError naming the choices."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    return layout
 
 
 def _resolve_data(data: Any, view: ModelView) -> GenData | None:

@@ -185,6 +185,17 @@ def classifier_path(key: str) -> Path:
     return cache_dir() / "classifiers" / f"{key}.safetensors"
 
 
+#: Embedded data sets whose classifier ships with the package (MNIST's takes 1-3 min of CPU to train).
+SHIPPED: tuple[str, ...] = ("mnist",)
+#: Where shipped classifiers live: files named like cache files, written by ``scripts/ship_classifiers.py``.
+SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def shipped_path(key: str) -> Path:
+    """Where a shipped classifier with cache ``key`` would be (read when the cache has none)."""
+    return SHIPPED_DIR / f"{key}.safetensors"
+
+
 def _save_atomic(path: Path, network: ImageClassifier, metadata: dict[str, str]) -> None:
     """Write the weights as safetensors, atomically (see :func:`genwidgets.data.cache.write_atomic`)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
@@ -199,8 +210,11 @@ def _load_cached(path: Path, spec: DataSpec, recipe: ClassifierRecipe) -> tuple[
         with safe_open(str(path), framework="pt") as f:
             metadata = dict(f.metadata() or {})
         tensors = load_file(str(path))
-        network = ImageClassifier(spec, width=recipe.width, features=recipe.features)
-        network.load_state_dict(tensors, strict=True)
+        # Built on the meta device, so that loading draws nothing from the global RNG (a run training
+        # beside a widget that loads a classifier must not change), then given the file's tensors.
+        with torch.device("meta"):
+            network = ImageClassifier(spec, width=recipe.width, features=recipe.features)
+        network.load_state_dict(tensors, strict=True, assign=True)
         info = json.loads(metadata["info"])
         float(info["heldout_accuracy"])
     except (SafetensorError, OSError, RuntimeError, ValueError, KeyError, TypeError, json.JSONDecodeError):
@@ -272,6 +286,47 @@ def train_classifier(
                              train_seconds=time.perf_counter() - t0)
 
 
+def cached_classifier(data: GenData, recipe: ClassifierRecipe | None = None) -> TrainedClassifier | None:
+    """The classifier for labelled image ``data`` if one is in the cache, else None (never trains).
+
+    For looking (the latent explorer colours a GAN's map by predicted class when this is not None);
+    metrics call :func:`get_classifier`, which trains one when the cache has none.
+    """
+    recipe = recipe or ClassifierRecipe()
+    if data.spec.kind != "images" or not data.spec.num_classes:
+        return None
+    return _from_cache(data, recipe, cache_key(data, recipe))
+
+
+def _from_cache(data: GenData, recipe: ClassifierRecipe, key: str) -> TrainedClassifier | None:
+    """The classifier with ``key`` from the user's cache, else from the package's shipped ones, else None."""
+    for path in (classifier_path(key), shipped_path(key)):
+        cached = _load_cached(path, data.spec, recipe)
+        if cached is not None:
+            network, info = cached
+            return TrainedClassifier(network, float(info["heldout_accuracy"]), int(info["n_train"]),
+                                     int(info["n_test"]), recipe, key=key, path=path, cached=True)
+    return None
+
+
+def _info(trained: TrainedClassifier, data: GenData) -> dict[str, str]:
+    """The metadata stored beside a classifier's weights (read back by :func:`_load_cached`)."""
+    info = {"heldout_accuracy": trained.heldout_accuracy, "n_train": trained.n_train, "n_test": trained.n_test,
+            "recipe": trained.recipe.to_dict(), "data": data.name, "version": CLASSIFIER_VERSION}
+    return {"info": json.dumps(info)}
+
+
+def ship_classifier(data: GenData, recipe: ClassifierRecipe | None = None) -> tuple[Path, TrainedClassifier]:
+    """Train ``data``'s classifier and write it among the shipped ones (for ``scripts/ship_classifiers.py``)."""
+    recipe = recipe or ClassifierRecipe()
+    trained = train_classifier(data, recipe)
+    trained.key = cache_key(data, recipe)
+    path = shipped_path(trained.key)
+    _save_atomic(path, trained.network, _info(trained, data))
+    trained.path = path
+    return path, trained
+
+
 def get_classifier(
     data: GenData,
     recipe: ClassifierRecipe | None = None,
@@ -283,8 +338,10 @@ def get_classifier(
 
     The cache file is keyed by ``data.name`` and a hash of the recipe, the classifier version, the
     data spec and size, and the first 256 examples (see :func:`cache_key`). A file that cannot be
-    read, does not match the network, or has no accuracy record is retrained and replaced. If the
-    cache folder cannot be written, a warning is issued and the trained network is returned.
+    read, does not match the network, or has no accuracy record is retrained and replaced. When the
+    cache has none, the classifier the package ships for the same key is used (MNIST:
+    :data:`SHIPPED`), so that set needs no training. If the cache folder cannot be written, a
+    warning is issued and the trained network is returned.
 
     Args:
         data: Labelled images (the full set; the classifier trains on its train split).
@@ -299,20 +356,16 @@ def get_classifier(
     key = cache_key(data, recipe)
     path = classifier_path(key)
     if use_cache:
-        cached = _load_cached(path, data.spec, recipe)
+        cached = _from_cache(data, recipe, key)
         if cached is not None:
-            network, info = cached
-            return TrainedClassifier(network, float(info["heldout_accuracy"]), int(info["n_train"]),
-                                     int(info["n_test"]), recipe, key=key, path=path, cached=True)
+            return cached
     if progress is not None:
         progress(f"training the {data.name} classifier (cache key {key}) ...")
     trained = train_classifier(data, recipe, progress=progress)
     trained.key = key
     if use_cache:
-        info = {"heldout_accuracy": trained.heldout_accuracy, "n_train": trained.n_train, "n_test": trained.n_test,
-                "recipe": recipe.to_dict(), "data": data.name, "version": CLASSIFIER_VERSION}
         try:
-            _save_atomic(path, trained.network, {"info": json.dumps(info)})
+            _save_atomic(path, trained.network, _info(trained, data))
             trained.path = path
         except OSError as exc:
             warnings.warn(f"could not cache the classifier at {path} ({exc}); it will be retrained next time",

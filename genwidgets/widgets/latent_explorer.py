@@ -30,6 +30,7 @@ import traitlets as t
 
 from ..errors import GenwidgetsError
 from ..explore.coalesce import LatestWins
+from ..explore.output_map import OutputProjection
 from ..explore.paths import MODES
 from ..explore.session import LatentSession, MapState
 from ..model import GenerativeModel
@@ -52,11 +53,14 @@ class LatentExplorer(LiveWidget):
 
     * **Map**: codes of ``n`` examples (posterior means for models that encode with a network,
       prior codes with their outputs for the others) projected to 2-D by PCA or onto two latent
-      dimensions, coloured by label, with hover thumbnails.
+      dimensions, coloured by label, with hover thumbnails. Prior codes (a GAN's) are laid out by
+      what the model makes of them (:mod:`genwidgets.explore.output_map`): at their 2-D outputs,
+      or by the data's classifier features (coloured by predicted class) or pixels for images.
     * **Probe**: click or drag on the map; the point is lifted back to a full code (the other
-      components from the nearest map point or from the map's centre: :attr:`fill`) and decoded.
+      components from the nearest map point or from the map's centre: :attr:`fill`; on a map laid
+      out by output, a blend of the nearest points' codes) and decoded.
     * **Sliders**: one per top-ranked latent dimension (by KL to the prior where the model has a
-      Gaussian posterior, else by variance), each moving the current code.
+      Gaussian posterior, else by how much the output changes along it), each moving the current code.
     * **Interpolation** between two stored codes (linear or spherical) and **traversals** (each
       top dimension swept over ±``span`` with the others fixed, one row per dimension).
     * **Conditioning**: a class selector for conditional models.
@@ -68,7 +72,9 @@ class LatentExplorer(LiveWidget):
             GenData; default: the run's data).
         n: Points on the map (10,000 stay smooth: the map is drawn with WebGL).
         source: ``"auto"``, ``"encode"`` or ``"prior"`` (see :mod:`genwidgets.explore.latent_map`).
-        dims: Two latent dimensions as the map's axes; None (default) for PCA.
+        dims: Two latent dimensions as the map's axes; None (default) for the layout's default.
+        layout: ``"auto"``, ``"outputs"`` (prior codes placed by their outputs) or ``"codes"`` (PCA of
+            the codes); ``"auto"`` lays prior codes out by output and encoded data by code.
         fill: ``"nearest"`` or ``"zero"``: where a map point's other components come from.
         sliders: How many dimensions get a slider (the top-ranked ones).
         live: Re-encode at the run's checkpoint and sample events (runs only).
@@ -90,15 +96,20 @@ class LatentExplorer(LiveWidget):
                   "none).").tag(sync=True)
     class_names = t.List(t.Unicode(), help="Names of the classes a conditional model takes (empty "
                          "for unconditional models).").tag(sync=True)
-    dims = t.List(t.Int(), help="Two latent dimensions shown as the map's axes; empty for PCA.").tag(sync=True)
+    dims = t.List(t.Int(), help="Two latent dimensions shown as the map's axes; empty for the layout's "
+                  "default.").tag(sync=True)
+    layout = t.Unicode("auto", help="How the map lays codes out when `dims` is empty: 'auto', 'outputs' (by "
+                       "what the model makes of them; prior codes only) or 'codes' (PCA).").tag(sync=True)
     fill = t.Unicode("nearest", help="Where a map point's other components come from: 'nearest' "
                      "(the nearest map point) or 'zero' (the map's centre).").tag(sync=True)
     fill_note = t.Unicode("", help="What `fill` does, in words (shown under the map).").tag(sync=True)
-    map_info = t.Dict(help="What the map shows: n, source, description, projection, axis titles, "
+    map_info = t.Dict(help="What the map shows: n, source, description, projection, axis titles, the "
+                      "layouts it offers and the one shown, what its colours are (label_kind, label_names), "
                       "and the training step of the model it shows.").tag(sync=True)
     slider_dims = t.List(t.Int(), help="Dimensions with a slider, most informative first.").tag(sync=True)
     slider_scores = t.List(t.Float(), help="The ranking measure of each slider dimension.").tag(sync=True)
-    slider_measure = t.Unicode("", help="What the slider scores are: 'KL (nats)' or 'variance'.").tag(sync=True)
+    slider_measure = t.Unicode("", help="What the slider scores are: 'KL (nats)', 'output change per unit' "
+                               "or 'variance'.").tag(sync=True)
     span = t.Float(3.0, min=0.1, help="Sliders and traversals cover [-span, span] (the prior's "
                    "scale).").tag(sync=True)
     traversal_steps = t.Int(9, min=2, max=32, help="Columns of the traversal grid.").tag(sync=True)
@@ -110,15 +121,17 @@ class LatentExplorer(LiveWidget):
     live = t.Bool(False, help="Whether the map follows a training run.").tag(sync=True)
 
     def __init__(self, model_or_run: RunHandle | GenerativeModel, data: Any = None, *, n: int = 2000,
-                 source: str = "auto", dims: Sequence[int] | None = None, fill: str = "nearest",
-                 sliders: int = 10, live: bool = True, refresh_interval: float = 2.0, seed: int = 0,
-                 **kwargs: Any) -> None:
+                 source: str = "auto", dims: Sequence[int] | None = None, layout: str = "auto",
+                 fill: str = "nearest", sliders: int = 10, live: bool = True, refresh_interval: float = 2.0,
+                 seed: int = 0, **kwargs: Any) -> None:
         session = LatentSession(model_or_run, data, n=n, source=source, dims=None if dims is None else list(dims),
-                                fill=fill, seed=seed)
+                                layout=layout, fill=fill, seed=seed)
         super().__init__(**kwargs)
         self.session = session
         self._sliders = int(sliders)
         self._ends: dict[str, np.ndarray] = {}
+        # The current code's place on the map, as last sent (the session starts at the map's first code).
+        self._point = np.asarray(session.state.points[0], dtype=np.float32)
         self._syncing = threading.local()
         #: Images (or point outputs) sent for probes, slider moves and ``z`` edits.
         self.decoded = 0
@@ -135,6 +148,7 @@ class LatentExplorer(LiveWidget):
             self.class_names = _class_names(session) if session.conditional else []
             self.label = -1 if session.label is None else session.label
             self.dims = [] if session.dims is None else list(session.dims)
+            self.layout = session.layout
             self.fill = session.fill
             self.live = bool(live and session.view.live)
             self._set_map_traits(session.state)
@@ -210,9 +224,11 @@ class LatentExplorer(LiveWidget):
                          picked: bool = False) -> None:
         output = self.session.decode(z[None])
         self.session.z = z
+        state = self.session.state
+        point = state.points[base_index] if picked and base_index is not None else state.projection.project(z[None])[0]
+        self._point = np.asarray(point, dtype=np.float32)
         content, buffers = pack({"op": "output", "seq": seq, "ack": self._received_seq,
-                                 "output": output, "z": z.astype(np.float32),
-                                 "point": self.session.state.projection.project(z[None])[0],
+                                 "output": output, "z": z.astype(np.float32), "point": self._point,
                                  "base_index": base_index, "picked": picked})
         self.send(content, buffers)
         self.decoded += 1
@@ -292,7 +308,7 @@ class LatentExplorer(LiveWidget):
         self._ends[which] = self.session.z.copy()
         values = ", ".join(f"{v:.2f}" for v in self.session.z[:4])
         more = ", …" if self.session.latent_dim > 4 else ""
-        point = self.session.state.projection.project(self.session.z[None])[0]
+        point = self._point
         self.endpoints = {**self.endpoints, which: f"z = [{values}{more}]",
                           f"{which}_point": [float(point[0]), float(point[1])]}
 
@@ -322,14 +338,14 @@ class LatentExplorer(LiveWidget):
         self._worker.submit("decode", lambda: self._decode_and_send(self.session.z, 0))
         self._worker.submit("traverse", self._send_traversal)
 
-    @t.observe("dims")
-    def _dims_changed(self, change: dict[str, Any]) -> None:
+    @t.observe("dims", "layout")
+    def _dims_changed(self, _change: dict[str, Any]) -> None:
         if not self._ready:
             return
-        dims = list(change["new"])
+        dims, layout = list(self.dims), self.layout
 
         def job() -> None:
-            state = self.session.set_projection(dims or None)
+            state = self.session.set_projection(dims or None, layout)
             with self.hold_sync():
                 self._set_map_traits(state)
             self._send_map()
@@ -370,12 +386,15 @@ class LatentExplorer(LiveWidget):
         lm, projection, ranking = state.latent_map, state.projection, state.ranking
         top = ranking.top(min(self._sliders, self.session.latent_dim))
         self.slider_dims = top
-        self.slider_scores = [round(s, 4) for s in ranking.scores[: len(top)]]
+        self.slider_scores = [float(f"{s:.3g}") for s in ranking.scores[: len(top)]]
         self.slider_measure = ranking.measure
         self.fill_note = self.session.describe_fill()
+        by_output = isinstance(projection, OutputProjection)
         self.map_info = {"n": len(lm), "source": lm.source, "description": lm.description,
                          "projection": projection.describe(), "axis_titles": list(projection.axis_titles()),
-                         "step": state.step, "updated": time.time()}
+                         "layouts": self.session.layouts, "layout": "outputs" if by_output else "codes",
+                         "fill_applies": not by_output, "label_kind": lm.label_kind,
+                         "label_names": list(lm.label_names), "step": state.step, "updated": time.time()}
 
     # ---- display --------------------------------------------------------------------------------------
     def to_png(self) -> bytes:
@@ -387,7 +406,7 @@ class LatentExplorer(LiveWidget):
                                    traversal, title=self.title, caption=state.latent_map.description,
                                    axis_titles=state.projection.axis_titles(),
                                    point=state.projection.project(session.z[None])[0],
-                                   data_points=state.latent_map.points)
+                                   data_points=state.latent_map.points, label_kind=state.latent_map.label_kind)
 
 
 def _class_names(session: LatentSession) -> list[str]:

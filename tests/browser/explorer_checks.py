@@ -206,8 +206,35 @@ def _check_pick(page: Page, root: object, connection_file: Path) -> None:
         time.sleep(0.2)
 
 
+#: JS: how far (in screen pixels) the probe marker's centre is from map point ``xy`` (null when hidden).
+MARKER_OFF = """([map, xy]) => {
+  const m = map.parentElement.querySelector('.gw-probe-marker');
+  if (!m || m.hidden) return null;
+  const xa = map._fullLayout.xaxis, ya = map._fullLayout.yaxis;
+  const r = map.getBoundingClientRect(), b = m.getBoundingClientRect();
+  const px = r.left + xa._offset + (xy[0] - xa.range[0]) / (xa.range[1] - xa.range[0]) * xa._length;
+  const py = r.top + ya._offset + (ya.range[1] - xy[1]) / (ya.range[1] - ya.range[0]) * ya._length;
+  return Math.hypot(b.left + b.width / 2 - px, b.top + b.height / 2 - py);
+}"""
+#: Python (in the kernel): the current code's map point.
+KERNEL_POINT = "[float(v) for v in ex.session.state.projection.project(ex.session.z[None])[0]]"
+
+
+def _probe_follows_z(page: Page, root: object, connection_file: Path, before: list[float]) -> None:
+    """The probe marker sits on the kernel's current code's map point (within 1.5 px), which moved from ``before``."""
+    point = [float(v) for v in kernel_eval(connection_file, KERNEL_POINT).strip("[]").split(",")]
+    assert np.hypot(point[0] - before[0], point[1] - before[1]) > 1e-3, "the code's map point did not move"
+    deadline = time.monotonic() + 20
+    off = root.locator(".gw-map").evaluate(MARKER_OFF, point)
+    while off is None or off > 1.5:
+        assert time.monotonic() < deadline, f"the probe marker is {off} px from the code's map point {point}"
+        time.sleep(0.1)
+        off = root.locator(".gw-map").evaluate(MARKER_OFF, point)
+
+
 def _check_slider(page: Page, root: object, connection_file: Path) -> None:
-    """Moving a slider changes the image and that component of the kernel's z."""
+    """Moving a slider changes the image and that component of the kernel's z, and the probe follows it."""
+    before_point = [float(v) for v in kernel_eval(connection_file, KERNEL_POINT).strip("[]").split(",")]
     output = root.locator("canvas.gw-output-canvas")
     row = root.locator(".gw-slider-row").first
     dim = int(row.get_attribute("data-dim") or 0)
@@ -229,6 +256,7 @@ def _check_slider(page: Page, root: object, connection_file: Path) -> None:
         value = kernel_z(connection_file)[dim]
     page.wait_for_function(f"(d) => {{ const c = document.querySelector('{EXPLORER} canvas.gw-output-canvas');"
                            f" return ({CANVAS_DIGEST})(c) !== d; }}", arg=before_digest)
+    _probe_follows_z(page, root, connection_file, before_point)
 
 
 def _check_interpolation(page: Page, root: object) -> None:

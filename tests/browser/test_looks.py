@@ -1,8 +1,9 @@
 """How the widgets look and respond in JupyterLab: both themes, narrow and wide, Enter applies an edit, no errors.
 
 One notebook holds a finished 2-D GAN's panel, a VAE's latent explorer, the GAN's discriminator
-heatmap and a live GAN's panel. For each theme (JupyterLab Light, JupyterLab Dark, switched live
-through Lab's own command) and each width (600 and 1280 px):
+heatmap, a DCGAN's latent explorer (codes laid out by what it makes of them, coloured by the class
+MNIST's shipped classifier sees) and a live GAN's panel. For each theme (JupyterLab Light,
+JupyterLab Dark, switched live through Lab's own command) and each width (600 and 1280 px):
 
 * **contrast, by pixels**: in a screenshot of each widget's title and of a plot's tick labels, the
   text differs from its background by a WCAG contrast ratio of at least 4 (title) and 3 (ticks);
@@ -44,13 +45,15 @@ CELLS = [
     ('vae = gw.train("vae", data="mnist", preset="tiny", steps=60, log_every=5, sample_every=30, '
      'checkpoint_every=None)\nvae.wait()\nLatentExplorer(vae, n=500)'),
     "DiscriminatorHeatmap(gan)",
+    ('dc = gw.train("dcgan", data="mnist", preset="tiny", steps=150, log_every=10, checkpoint_every=None)\n'
+     'dc.wait()\nLatentExplorer(dc, n=500)'),
     ('live = gw.train("gan", data="ring", preset="tiny", steps=1_000_000, log_every=20, sample_every=500, '
      'checkpoint_every=None)\nTrainingPanel(live)'),
 ]
 
 #: The widgets, as (name for screenshots, CSS selector of the root, index among roots of that kind).
 WIDGETS = [("training-panel", ".gw-training-panel", 0), ("latent-explorer", ".gw-latent-explorer", 0),
-           ("discriminator-heatmap", ".gw-heatmap", 0)]
+           ("discriminator-heatmap", ".gw-heatmap", 0), ("gan-latent-explorer", ".gw-latent-explorer", 1)]
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 WIDTHS = (600, 1280)
@@ -58,10 +61,11 @@ WIDTHS = (600, 1280)
 #: JS: every widget drew its content (panels: curves and samples; explorer: its map; heatmap: a frame).
 ALL_DRAWN = """() => {
   const panels = [...document.querySelectorAll('.gw-training-panel')];
-  const ex = document.querySelector('.gw-latent-explorer'), hm = document.querySelector('.gw-heatmap');
+  const explorers = [...document.querySelectorAll('.gw-latent-explorer')], hm = document.querySelector('.gw-heatmap');
   return panels.length === 2 && panels.every((p) => Number(p.dataset.points) > 0 && p.dataset.sampleStep !== undefined
       && p.querySelector('.gw-curves .xtick text'))
-    && ex?.dataset.mapPoints === '500' && !!ex.querySelector('.gw-map .xtick text')
+    && explorers.length === 2 && explorers.every((ex) => ex.dataset.mapPoints === '500'
+      && !!ex.querySelector('.gw-map .xtick text'))
     && hm?.dataset.frameStep !== undefined && !!hm.querySelector('.heatmaplayer image'); }"""
 
 #: JS: every plot has finished its queued draws and is laid out at its box's width (plotly follows the box).
@@ -76,7 +80,7 @@ THEMED = """(dark) => {
     return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255; };
   if (document.body.dataset.jpThemeLight !== String(!dark)) return false;
   const roots = [...document.querySelectorAll('.gw-root')];
-  return roots.length >= 4 && roots.every((r) => {
+  return roots.length >= 5 && roots.every((r) => {
     const text = lum(getComputedStyle(r).color);
     const ticks = [...r.querySelectorAll('.xtick text')].map((t) => lum(getComputedStyle(t).fill));
     return (dark ? text > 0.6 : text < 0.4) && ticks.every((t) => (dark ? t > 0.45 : t < 0.55));

@@ -24,11 +24,11 @@ LEFT, TOP, ROW_LABEL = 70, 44, 40
 
 def render_explorer_png(points: np.ndarray, labels: np.ndarray | None, output: np.ndarray,
                         traversal: dict[str, Any], *, title: str, caption: str, axis_titles: tuple[str, str],
-                        point: np.ndarray, data_points: np.ndarray | None = None) -> bytes:
+                        point: np.ndarray, data_points: np.ndarray | None = None, label_kind: str = "class") -> bytes:
     """One PNG: the map, the decoded output and the traversal.
 
-    The map is on ticked axes, coloured by label with a key, the current point marked; each traversal
-    row is named by its dimension at its left.
+    The map is on ticked axes, coloured by label with a key (saying what the labels are: ``label_kind``),
+    the current point marked; each traversal row is named by its dimension at its left.
     """
     rows = max(1, len(traversal["dims"]))
     grid = _fit(_outputs_image(traversal["outputs"], cols=len(traversal["values"]), data_points=data_points), GRID_W)
@@ -39,7 +39,7 @@ def render_explorer_png(points: np.ndarray, labels: np.ndarray | None, output: n
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     draw.text((10, 6), title, fill="black")
-    _draw_map(canvas, points, labels, point, axis_titles)
+    _draw_map(canvas, points, labels, point, axis_titles, label_kind)
     lines = textwrap.wrap(caption, width=70)[:2]
     draw.text((LEFT, TOP + MAP_SIZE + 40), "\n".join(lines), fill="#444")
     canvas.paste(out, (side_x + ROW_LABEL, TOP))
@@ -56,7 +56,7 @@ def render_explorer_png(points: np.ndarray, labels: np.ndarray | None, output: n
 
 
 def _draw_map(canvas: Image.Image, points: np.ndarray, labels: np.ndarray | None, point: np.ndarray,
-              axis_titles: tuple[str, str]) -> None:
+              axis_titles: tuple[str, str], label_kind: str) -> None:
     draw = ImageDraw.Draw(canvas)
     allp = np.vstack([points, np.asarray(point, dtype=np.float32).reshape(1, 2)]).astype(np.float64)
     lo, hi = allp.min(axis=0), allp.max(axis=0)
@@ -70,9 +70,11 @@ def _draw_map(canvas: Image.Image, points: np.ndarray, labels: np.ndarray | None
         draw.rectangle([x - 1, y - 1, x + 1, y + 1], fill=colour)
     x, y = axes.px(*np.asarray(point, dtype=np.float64).reshape(2))
     draw.ellipse([x - 5, y - 5, x + 5, y + 5], outline="black", width=2)
-    if labels is not None:  # the key: one swatch per class
+    if labels is not None:  # the key: what the colours are, then one swatch per class
+        draw.text((LEFT, TOP - 16), f"{label_kind}:", fill="#444")
+        start = LEFT + int(draw.textlength(f"{label_kind}:")) + 8
         for k, cls in enumerate(np.unique(labels)[:10]):
-            kx = LEFT + k * 34
+            kx = start + k * 30
             draw.rectangle([kx, TOP - 12, kx + 6, TOP - 6], fill=COLOURS[int(cls) % len(COLOURS)])
             draw.text((kx + 9, TOP - 16), str(int(cls)), fill="#444")
 

@@ -15,6 +15,9 @@ export const COLOURS = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "
 const ROW_PX = 150;
 const MARGIN = { l: 48, r: 12, t: 24, b: 40 };
 const GAP = 0.12;
+/** Rough widths (px) of a character of a row title (bold 11 px) and of its metric keys (11 px). */
+const TITLE_CHAR_PX = 6.8;
+const KEY_CHAR_PX = 6.2;
 
 /** The plot's height for `groups` rows (the panel reserves it before the first metrics arrive). */
 export function curvesHeight(groups: number): number {
@@ -37,6 +40,8 @@ export class CurvePlot {
   private drawn = 0;
   private marks: EditMark[] = [];
   private groups: MetricGroup[] = [];
+  /** Whether row titles are left out (the plot is too narrow for title and keys: the keys stay). */
+  private keysOnly = false;
   private readonly host: PlotHost;
 
   constructor(
@@ -47,7 +52,7 @@ export class CurvePlot {
     private readonly expected: string[],
   ) {
     this.groups = groupsOf(expected);
-    this.host = new PlotHost(div, { redraw: () => this.redraw() });
+    this.host = new PlotHost(div, { redraw: () => this.redraw(), afterLayout: () => this.fitTitles() });
     this.reserve();
   }
 
@@ -124,12 +129,27 @@ export class CurvePlot {
     const names = this.store.columns.length ? this.store.columns : this.expected;
     return this.groups.map((g, row) => {
       const keys = g.columns.map((j) => `<span style="color:${COLOURS[j % COLOURS.length]}">━ ${escapeHtml(names[j] ?? "")}</span>`);
-      const title = g.columns.length === 1 && names[g.columns[0]] === g.title ? keys.join("") : `<b>${escapeHtml(g.title)}</b>   ${keys.join("  ")}`;
+      const bare = this.keysOnly || (g.columns.length === 1 && names[g.columns[0]] === g.title);
+      const title = bare ? keys.join("  ") : `<b>${escapeHtml(g.title)}</b>   ${keys.join("  ")}`;
       return {
         text: title, xref: "paper", yref: "paper", x: 0, y: domains[row][1], xanchor: "left", yanchor: "bottom",
-        showarrow: false, font: { size: 11 }, align: "left",
+        showarrow: false, font: { size: 11 }, align: "left", hovertext: g.title || undefined,
       };
     });
+  }
+
+  /** Leave the row titles out when a title and its keys would not fit the plot's width (the keys stay). */
+  private fitTitles(): void {
+    const width = this.div.clientWidth - MARGIN.l;
+    if (width <= 0) return;
+    const names = this.store.columns.length ? this.store.columns : this.expected;
+    const needed = Math.max(0, ...this.groups.map((g) => TITLE_CHAR_PX * (g.title.length + 3)
+      + g.columns.reduce((sum, j) => sum + KEY_CHAR_PX * ((names[j] ?? "").length + 4), 0)));
+    const keysOnly = needed > width;
+    if (keysOnly !== this.keysOnly) {
+      this.keysOnly = keysOnly;
+      this.redraw();
+    }
   }
 
   private redraw(): void {

@@ -1,4 +1,5 @@
-// The latent explorer's toolbar: map projection (PCA or two dimensions), fill rule, class selector.
+// The latent explorer's toolbar: map layout (by output, PCA of the codes, or two dimensions), fill rule,
+// class selector.
 // Every control sets a synced trait; Python answers with a new map or output.
 
 import type { AnyModel } from "./anywidget";
@@ -16,6 +17,8 @@ export class ExplorerToolbar {
   private readonly dimX: HTMLSelectElement;
   private readonly dimY: HTMLSelectElement;
   private readonly fill: HTMLSelectElement;
+  private readonly fillLabel: HTMLLabelElement;
+  private layoutsKey = "";
   private readonly classLabel: HTMLLabelElement;
   private readonly classSelect: HTMLSelectElement;
 
@@ -24,12 +27,12 @@ export class ExplorerToolbar {
     const projLabel = el("label", "", this.el);
     projLabel.append("map ");
     this.proj = el("select", "gw-projection", projLabel);
-    options(this.proj, [["pca", "PCA"], ["dims", "two dimensions"]]);
+    this.setLayouts(["codes"]);
     this.dimX = el("select", "gw-dim-x", this.el);
     this.dimY = el("select", "gw-dim-y", this.el);
-    const fillLabel = el("label", "", this.el);
-    fillLabel.append("other components ");
-    this.fill = el("select", "gw-fill", fillLabel);
+    this.fillLabel = el("label", "gw-fill-label", this.el);
+    this.fillLabel.append("other components ");
+    this.fill = el("select", "gw-fill", this.fillLabel);
     options(this.fill, [["nearest", "from nearest point"], ["zero", "zero (map centre)"]]);
     this.classLabel = el("label", "gw-class-label", this.el);
     this.classLabel.append("class ");
@@ -46,7 +49,13 @@ export class ExplorerToolbar {
     this.proj.addEventListener("change", () => {
       const d = Number(this.model.get("latent_dim") ?? 0);
       const top = (this.model.get("slider_dims") ?? []) as number[];
-      this.save("dims", this.proj.value === "pca" ? [] : [top[0] ?? 0, top[1] ?? Math.min(1, d - 1)]);
+      const choice = this.proj.value;
+      if (choice === "dims") {
+        this.save("dims", [top[0] ?? 0, top[1] ?? Math.min(1, d - 1)]);
+        return;
+      }
+      this.model.set("layout", choice === "outputs" ? "outputs" : "codes");
+      this.save("dims", []);
     });
     const saveDims = () => {
       const x = Number(this.dimX.value), y = Number(this.dimY.value);
@@ -59,6 +68,15 @@ export class ExplorerToolbar {
     this.classSelect.addEventListener("change", () => this.save("label", Number(this.classSelect.value)));
   }
 
+  /** The map choices: "by output" only where the map offers it (prior codes), then PCA and two dimensions. */
+  private setLayouts(layouts: string[]): void {
+    const key = layouts.join(",");
+    if (key === this.layoutsKey) return;
+    this.layoutsKey = key;
+    const items: [string, string][] = layouts.includes("outputs") ? [["outputs", "by output"]] : [];
+    options(this.proj, [...items, ["pca", "PCA of codes"], ["dims", "two dimensions"]]);
+  }
+
   /** Show the traits' values. */
   sync(): void {
     const model = this.model;
@@ -68,8 +86,11 @@ export class ExplorerToolbar {
       options(this.dimX, dims);
       options(this.dimY, dims);
     }
+    const info = model.get("map_info") ?? {};
+    this.setLayouts(info.layouts ?? ["codes"]);
     const dims = (model.get("dims") ?? []) as number[];
-    this.proj.value = dims.length === 2 ? "dims" : "pca";
+    this.proj.value = dims.length === 2 ? "dims" : info.layout === "outputs" ? "outputs" : "pca";
+    this.fillLabel.hidden = info.fill_applies === false;
     this.proj.disabled = d < 2;
     this.dimX.hidden = this.dimY.hidden = dims.length !== 2;
     if (dims.length === 2) {

@@ -67,8 +67,12 @@ export class LatentMapPlot {
 
   get length(): number { return this.xs.length; }
 
-  /** Draw the map: points (N, 2) float32, optional int32 labels (N,), axis titles and class names. */
-  async setMap(points: WireArray, labels: WireArray | null, axisTitles: string[], classNames: string[]): Promise<void> {
+  /**
+   * Draw the map: points (N, 2) float32, optional int32 labels (N,), axis titles, class names, and a
+   * title for the legend (e.g. "predicted" when the colours are a classifier's verdicts).
+   */
+  async setMap(points: WireArray, labels: WireArray | null, axisTitles: string[], classNames: string[],
+    legendTitle = ""): Promise<void> {
     const p = toTypedArray(points) as Float32Array;
     const n = points.shape[0];
     this.xs = new Float32Array(n);
@@ -95,7 +99,8 @@ export class LatentMapPlot {
     const layout = {
       margin: { l: 48, r: 8, t: lab ? 30 : 8, b: 40 }, autosize: true, dragmode: false, hovermode: false,
       showlegend: !!lab,
-      legend: { itemsizing: "constant", font: { size: 10 }, orientation: "h", x: 0, y: 1.01, yanchor: "bottom" },
+      legend: { itemsizing: "constant", font: { size: 10 }, orientation: "h", x: 0, y: 1.01, yanchor: "bottom",
+        title: { text: legendTitle, side: "left" } },
       xaxis: { title: { text: axisTitles[0] ?? "" }, range: xr, zeroline: false },
       yaxis: { title: { text: axisTitles[1] ?? "" }, range: yr, zeroline: false },
       uirevision: axisTitles.join("|"),

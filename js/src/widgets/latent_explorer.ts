@@ -44,6 +44,7 @@ export interface ExplorerTraits extends LiveTraits {
   label: number;
   class_names: string[];
   dims: number[];
+  layout: string;
   fill: string;
   fill_note: string;
   map_info: MapInfo;
@@ -66,6 +67,14 @@ export interface MapInfo {
   description?: string;
   projection?: string;
   axis_titles?: string[];
+  /** Layouts the map offers ("outputs", "codes") and the one it shows. */
+  layouts?: string[];
+  layout?: string;
+  /** False when map points are lifted by blending codes, so the fill rule does not apply. */
+  fill_applies?: boolean;
+  /** What the colours are ("class" or "predicted class") and the names of their values. */
+  label_kind?: string;
+  label_names?: string[];
   step?: number | null;
 }
 
@@ -149,9 +158,10 @@ function render({ model, el: host }: { model: AnyModel<ExplorerTraits>; el: HTML
       return;
     }
     const labels = map.labels ? (toTypedArray(map.labels) as Int32Array) : null;
-    const names = model.get("class_names") as string[];
+    const names = labelNames();
     const label = labels ? labels[index] : null;
-    hoverCaption.textContent = `point ${index}` + (label !== null ? ` · class ${names[label] ?? label}` : "");
+    const kind = model.get("map_info")?.label_kind ?? "class";
+    hoverCaption.textContent = `point ${index}` + (label !== null ? ` · ${kind} ${names[label] ?? label}` : "");
     root.dataset.hover = String(index);
     if (!thumbs) { hover.style.visibility = "hidden"; return; }
     const [, h, w, c] = thumbs.shape;
@@ -160,6 +170,11 @@ function render({ model, el: host }: { model: AnyModel<ExplorerTraits>; el: HTML
     drawGrid(hover, { buffer: one, dtype: "uint8", shape: [1, h, w, c] }, 1);
     scaleCanvas(hover, Math.max(h, w), 64);
     hover.style.visibility = "visible";
+  };
+
+  const labelNames = (): string[] => {
+    const given = model.get("map_info")?.label_names ?? [];
+    return given.length ? given : (model.get("class_names") ?? []);
   };
 
   const syncTraits = () => {
@@ -180,7 +195,8 @@ function render({ model, el: host }: { model: AnyModel<ExplorerTraits>; el: HTML
   const syncStore = (what: string) => {
     if ((what === "map" || what === "all") && s.map) {
       const mi = model.get("map_info") ?? {};
-      void plot.setMap(s.map.points, s.map.labels, mi.axis_titles ?? [], model.get("class_names") ?? []).then(() => {
+      void plot.setMap(s.map.points, s.map.labels, mi.axis_titles ?? [], labelNames(),
+        mi.label_kind === "predicted class" ? "predicted" : "").then(() => {
         root.dataset.mapPoints = String(plot.length);
       });
     }
@@ -204,7 +220,7 @@ function render({ model, el: host }: { model: AnyModel<ExplorerTraits>; el: HTML
   };
 
   for (const name of ["title", "map_info", "fill_note", "notice", "dims", "fill", "class_names", "label",
-    "interp_mode", "endpoints", "slider_dims", "slider_scores", "slider_measure", "span", "z", "latent_dim"]) {
+    "layout", "interp_mode", "endpoints", "slider_dims", "slider_scores", "slider_measure", "span", "z", "latent_dim"]) {
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
   cleanups.push(s.listeners.add(syncStore));
