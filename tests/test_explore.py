@@ -187,7 +187,7 @@ def test_an_output_map_of_many_features_is_their_pca():
     proj = _output_projection(codes, weights)
     features = codes @ weights.T
     np.testing.assert_allclose(proj.points, PCAProjection(features).project(features), rtol=1e-4, atol=1e-4)
-    assert proj.axis_titles()[0].startswith("outputs PC 1 (") and "PCA" in proj.describe()
+    assert proj.axis_titles()[0].startswith("output PC 1 (") and "PCA" in proj.describe()
 
 
 # ---- coalescing -----------------------------------------------------------------------------------------

@@ -224,3 +224,15 @@ def test_an_object_that_only_looks_like_a_run_is_refused() -> None:
         LatentExplorer(duck)
     with pytest.raises(gw.CapabilityError, match="needs a genwidgets model"):
         DiscriminatorHeatmap(duck)
+
+
+@pytest.mark.parametrize("widget", [TrainingPanel, LatentExplorer, DiscriminatorHeatmap], ids=lambda w: w.__name__)
+def test_no_widget_trait_shadows_one_of_ipywidgets(widget):
+    """A trait named like one of DOMWidget's (``layout`` is a Layout widget the front end builds a view of)
+    breaks every view of the widget ("Cannot read properties of undefined (reading 'then')" in the page)."""
+    import anywidget
+
+    base = set(anywidget.AnyWidget.class_trait_names())
+    own = {name for name in widget.class_trait_names() if name not in base or
+           widget.class_traits()[name] is not anywidget.AnyWidget.class_traits()[name]}
+    assert not own & base, f"{widget.__name__} redefines ipywidgets' traits {sorted(own & base)}: rename them"

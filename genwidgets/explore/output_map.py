@@ -33,6 +33,8 @@ from .projection import PCAProjection, Projection, _as_codes
 
 #: Nearest map points whose codes a lifted map point blends.
 BLEND_NEIGHBOURS = 8
+#: Short axis-title nouns of the feature spaces (the map's legend line names them in full).
+AXIS_NOUNS = {"classifier features": "feature", "pixels": "pixel", "outputs": "output"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,8 +175,8 @@ class OutputProjection(Projection):
         """``('output x', 'output y')`` for 2-D outputs, else the principal components of the features."""
         if self._pca is None:
             return ("output x", "output y")
-        share = self._pca.explained
-        return (f"{self.what} PC 1 ({100 * share[0]:.0f} %)", f"{self.what} PC 2 ({100 * share[1]:.0f} %)")
+        share, noun = self._pca.explained, AXIS_NOUNS.get(self.what, self.what)
+        return (f"{noun} PC 1 ({100 * share[0]:.0f} %)", f"{noun} PC 2 ({100 * share[1]:.0f} %)")
 
     def describe(self) -> str:
         """One line for the legend: where each code is placed."""

@@ -73,8 +73,8 @@ class LatentExplorer(LiveWidget):
         n: Points on the map (10,000 stay smooth: the map is drawn with WebGL).
         source: ``"auto"``, ``"encode"`` or ``"prior"`` (see :mod:`genwidgets.explore.latent_map`).
         dims: Two latent dimensions as the map's axes; None (default) for the layout's default.
-        layout: ``"auto"``, ``"outputs"`` (prior codes placed by their outputs) or ``"codes"`` (PCA of
-            the codes); ``"auto"`` lays prior codes out by output and encoded data by code.
+        map_layout: ``"auto"``, ``"outputs"`` (prior codes placed by their outputs) or ``"codes"`` (PCA
+            of the codes); ``"auto"`` lays prior codes out by output and encoded data by code.
         fill: ``"nearest"`` or ``"zero"``: where a map point's other components come from.
         sliders: How many dimensions get a slider (the top-ranked ones).
         live: Re-encode at the run's checkpoint and sample events (runs only).
@@ -98,7 +98,7 @@ class LatentExplorer(LiveWidget):
                          "for unconditional models).").tag(sync=True)
     dims = t.List(t.Int(), help="Two latent dimensions shown as the map's axes; empty for the layout's "
                   "default.").tag(sync=True)
-    layout = t.Unicode("auto", help="How the map lays codes out when `dims` is empty: 'auto', 'outputs' (by "
+    map_layout = t.Unicode("auto", help="How the map lays codes out when `dims` is empty: 'auto', 'outputs' (by "
                        "what the model makes of them; prior codes only) or 'codes' (PCA).").tag(sync=True)
     fill = t.Unicode("nearest", help="Where a map point's other components come from: 'nearest' "
                      "(the nearest map point) or 'zero' (the map's centre).").tag(sync=True)
@@ -121,11 +121,11 @@ class LatentExplorer(LiveWidget):
     live = t.Bool(False, help="Whether the map follows a training run.").tag(sync=True)
 
     def __init__(self, model_or_run: RunHandle | GenerativeModel, data: Any = None, *, n: int = 2000,
-                 source: str = "auto", dims: Sequence[int] | None = None, layout: str = "auto",
+                 source: str = "auto", dims: Sequence[int] | None = None, map_layout: str = "auto",
                  fill: str = "nearest", sliders: int = 10, live: bool = True, refresh_interval: float = 2.0,
                  seed: int = 0, **kwargs: Any) -> None:
         session = LatentSession(model_or_run, data, n=n, source=source, dims=None if dims is None else list(dims),
-                                layout=layout, fill=fill, seed=seed)
+                                layout=map_layout, fill=fill, seed=seed)
         super().__init__(**kwargs)
         self.session = session
         self._sliders = int(sliders)
@@ -148,7 +148,7 @@ class LatentExplorer(LiveWidget):
             self.class_names = _class_names(session) if session.conditional else []
             self.label = -1 if session.label is None else session.label
             self.dims = [] if session.dims is None else list(session.dims)
-            self.layout = session.layout
+            self.map_layout = session.layout
             self.fill = session.fill
             self.live = bool(live and session.view.live)
             self._set_map_traits(session.state)
@@ -338,11 +338,11 @@ class LatentExplorer(LiveWidget):
         self._worker.submit("decode", lambda: self._decode_and_send(self.session.z, 0))
         self._worker.submit("traverse", self._send_traversal)
 
-    @t.observe("dims", "layout")
+    @t.observe("dims", "map_layout")
     def _dims_changed(self, _change: dict[str, Any]) -> None:
         if not self._ready:
             return
-        dims, layout = list(self.dims), self.layout
+        dims, layout = list(self.dims), self.map_layout
 
         def job() -> None:
             state = self.session.set_projection(dims or None, layout)

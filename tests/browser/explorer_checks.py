@@ -207,14 +207,18 @@ def _check_pick(page: Page, root: object, connection_file: Path) -> None:
 
 
 #: JS: how far (in screen pixels) the probe marker's centre is from map point ``xy`` (null when hidden).
-MARKER_OFF = """([map, xy]) => {
+#: A point off the map is expected at the map's edge (clamped), with the marker flagged ``data-off-map``.
+MARKER_OFF = """(map, xy) => {
   const m = map.parentElement.querySelector('.gw-probe-marker');
   if (!m || m.hidden) return null;
   const xa = map._fullLayout.xaxis, ya = map._fullLayout.yaxis;
   const r = map.getBoundingClientRect(), b = m.getBoundingClientRect();
-  const px = r.left + xa._offset + (xy[0] - xa.range[0]) / (xa.range[1] - xa.range[0]) * xa._length;
-  const py = r.top + ya._offset + (ya.range[1] - xy[1]) / (ya.range[1] - ya.range[0]) * ya._length;
-  return Math.hypot(b.left + b.width / 2 - px, b.top + b.height / 2 - py);
+  const clamp = (v, lo, n) => Math.min(Math.max(v, lo), lo + n);
+  const rawX = xa._offset + (xy[0] - xa.range[0]) / (xa.range[1] - xa.range[0]) * xa._length;
+  const rawY = ya._offset + (ya.range[1] - xy[1]) / (ya.range[1] - ya.range[0]) * ya._length;
+  const px = clamp(rawX, xa._offset, xa._length), py = clamp(rawY, ya._offset, ya._length);
+  if ((px !== rawX || py !== rawY) !== (m.dataset.offMap === 'true')) return null;
+  return Math.hypot(b.left + b.width / 2 - (r.left + px), b.top + b.height / 2 - (r.top + py));
 }"""
 #: Python (in the kernel): the current code's map point.
 KERNEL_POINT = "[float(v) for v in ex.session.state.projection.project(ex.session.z[None])[0]]"

@@ -209,7 +209,8 @@ def check_themes_and_widths(page: Page, out: str | None) -> None:
     for theme in THEMES:
         switch_theme(page, theme)
         for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 1200})
+            # Screenshots need the tallest widget (the explorer, 1,900 px at 600) inside the viewport.
+            page.set_viewport_size({"width": width, "height": 2200 if out else 1200})
             wait_for_content(page, ALL_DRAWN, f"every widget drawn at {width} px")
             wait_for_content(page, FITTED, f"every plot laid out at {width} px")
             for name, selector, index in WIDGETS:

@@ -54,7 +54,7 @@ export class ExplorerToolbar {
         this.save("dims", [top[0] ?? 0, top[1] ?? Math.min(1, d - 1)]);
         return;
       }
-      this.model.set("layout", choice === "outputs" ? "outputs" : "codes");
+      this.model.set("map_layout", choice === "outputs" ? "outputs" : "codes");
       this.save("dims", []);
     });
     const saveDims = () => {

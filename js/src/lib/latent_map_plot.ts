@@ -209,22 +209,34 @@ export class LatentMapPlot {
   }
 
   private placeMarker(): void {
-    this.place(this.marker, this.probePoint);
+    this.place(this.marker, this.probePoint, true);
     this.place(this.endMarks[0], this.endpoints.a);
     this.place(this.endMarks[1], this.endpoints.b);
   }
 
-  /** Put an overlay element at data point `point` (hidden when null, off the map, or before the first draw). */
-  private place(mark: HTMLElement, point: [number, number] | null): void {
+  /**
+   * Put an overlay element at data point `point` (hidden when null or before the first draw). Off the map,
+   * a `pin`ned mark (the probe) stays at the map's edge in the point's direction, marked `data-off-map`;
+   * another mark hides.
+   */
+  private place(mark: HTMLElement, point: [number, number] | null, pin = false): void {
     const axes = this.axes();
     if (!axes || !point) { mark.hidden = true; return; }
     const [xa, ya] = axes;
     const [x, y] = point;
-    const left = xa._offset + ((x - xa.range[0]) / (xa.range[1] - xa.range[0])) * xa._length;
-    const top = ya._offset + ((ya.range[1] - y) / (ya.range[1] - ya.range[0])) * ya._length;
+    let left = xa._offset + ((x - xa.range[0]) / (xa.range[1] - xa.range[0])) * xa._length;
+    let top = ya._offset + ((ya.range[1] - y) / (ya.range[1] - ya.range[0])) * ya._length;
     const inside = left >= xa._offset && left <= xa._offset + xa._length && top >= ya._offset
       && top <= ya._offset + ya._length;
-    mark.hidden = !(Number.isFinite(left) && Number.isFinite(top) && inside);
+    const finite = Number.isFinite(left) && Number.isFinite(top);
+    mark.hidden = !(finite && (inside || pin));
+    if (pin) {
+      left = Math.min(Math.max(left, xa._offset), xa._offset + xa._length);
+      top = Math.min(Math.max(top, ya._offset), ya._offset + ya._length);
+      if (inside) delete mark.dataset.offMap;
+      else mark.dataset.offMap = "true";
+      mark.title = inside ? "" : `the current code's map point (${x.toFixed(2)}, ${y.toFixed(2)}) is off the map`;
+    }
     mark.style.left = `${this.div.offsetLeft + left}px`;
     mark.style.top = `${this.div.offsetTop + top}px`;
   }

@@ -44,7 +44,7 @@ export interface ExplorerTraits extends LiveTraits {
   label: number;
   class_names: string[];
   dims: number[];
-  layout: string;
+  map_layout: string;
   fill: string;
   fill_note: string;
   map_info: MapInfo;
@@ -220,7 +220,7 @@ function render({ model, el: host }: { model: AnyModel<ExplorerTraits>; el: HTML
   };
 
   for (const name of ["title", "map_info", "fill_note", "notice", "dims", "fill", "class_names", "label",
-    "layout", "interp_mode", "endpoints", "slider_dims", "slider_scores", "slider_measure", "span", "z", "latent_dim"]) {
+    "map_layout", "interp_mode", "endpoints", "slider_dims", "slider_scores", "slider_measure", "span", "z", "latent_dim"]) {
     cleanups.push(listen(model, `change:${name}`, syncTraits));
   }
   cleanups.push(s.listeners.add(syncStore));
