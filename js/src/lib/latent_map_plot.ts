@@ -97,10 +97,10 @@ export class LatentMapPlot {
     });
     const [xr, yr] = [bounds(this.xs), bounds(this.ys)];
     const layout = {
-      margin: { l: 48, r: 8, t: lab ? 30 : 8, b: 40 }, autosize: true, dragmode: false, hovermode: false,
+      margin: { l: 48, r: 8, t: lab ? (legendTitle ? 48 : 30) : 8, b: 40 }, autosize: true, dragmode: false, hovermode: false,
       showlegend: !!lab,
       legend: { itemsizing: "constant", font: { size: 10 }, orientation: "h", x: 0, y: 1.01, yanchor: "bottom",
-        title: { text: legendTitle, side: "left" } },
+        title: { text: legendTitle, side: "top left" } },
       xaxis: { title: { text: axisTitles[0] ?? "" }, range: xr, zeroline: false },
       yaxis: { title: { text: axisTitles[1] ?? "" }, range: yr, zeroline: false },
       uirevision: axisTitles.join("|"),
