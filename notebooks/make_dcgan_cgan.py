@@ -21,8 +21,8 @@ CELLS = [
 Quality is measured, not eyeballed: FID and KID in the feature space of a classifier trained on the
 embedded digits (no Inception weights can be downloaded), always next to the real-vs-real floor at
 the same sample size; precision and recall (Kynkäänniemi et al. 2019, k = 3); and, for the cGAN, how
-often the classifier reads the digit that was asked for. The classifier trains once (about a minute
-on a CPU) and is cached.
+often the classifier reads the digit that was asked for. The MNIST classifier ships with genwidgets
+(a data set of your own trains its own once, about a minute on a CPU, and caches it).
 
 The runs here are short so the notebook runs in a few minutes; `benchmarks/RESULTS.md` has the
 figures of full-length runs."""),
@@ -50,6 +50,15 @@ for name, run in (("DCGAN", dcgan), ("cGAN", cgan)):
     if "label_accuracy" in m:
         line += f", label accuracy {m['label_accuracy']:.2f}"
     print(line)"""),
+    ("markdown", """What has the generator learned to make? A GAN has no encoder, and its 100-D prior codes projected by PCA
+are a featureless ball. The latent explorer instead places each of 2,000 prior codes where the MNIST
+classifier's features put the digit the generator makes of it, coloured by the class the classifier sees:
+clusters are the digits the DCGAN draws, and a missing colour is a digit it does not. Its sliders are the
+latent dimensions ranked by how much the image changes along them. Click or drag on the map to decode a
+code there."""),
+    ("code", """from genwidgets.widgets import LatentExplorer
+
+LatentExplorer(dcgan)"""),
 ]
 
 
