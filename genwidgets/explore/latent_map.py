@@ -150,8 +150,12 @@ def _from_prior(model: GenerativeModel, n: int, seed: int, features: OutputFeatu
     images = model.data_spec.kind == "images"
     codes_labels = None if labels is None else labels.numpy().astype(np.int32)
     label_kind, label_names = "class", ()
-    if features is not None and codes_labels is None and features.predict is not None:
-        codes_labels, label_kind, label_names = features.predict(out), "predicted class", features.class_names
+    feats = None
+    if features is not None and codes_labels is None and features.classify is not None:
+        feats, codes_labels = features.classify(out)
+        label_kind, label_names = "predicted class", features.class_names
+    elif features is not None:
+        feats = features.features(out)
     described = f"{n:,} codes drawn from the prior N(0, I), with the model's outputs"
     if label_kind == "predicted class":
         described += ", coloured by the class a classifier sees in them"
@@ -160,7 +164,7 @@ def _from_prior(model: GenerativeModel, n: int, seed: int, features: OutputFeatu
         thumbs=thumbnails(out) if images else None,
         points=None if images else out.numpy().reshape(n, -1).astype(np.float32),
         source="prior", description=described,
-        features=None if features is None else np.asarray(features.features(out), dtype=np.float32),
+        features=None if feats is None else np.asarray(feats, dtype=np.float32),
         label_kind=label_kind, label_names=label_names)
 
 

@@ -45,15 +45,16 @@ class OutputFeatures:
         name: What the features are, for axis titles and legends (``"classifier features"``,
             ``"pixels"``, ``"outputs"``).
         features: Outputs (N, ...) float in the data's range -> features (N, F) float32.
-        predict: Outputs -> predicted class indices (N,) int32, or None when nothing classifies.
-        class_names: Names of the predicted classes (empty when ``predict`` is None).
+        classify: Outputs -> (features, predicted class indices (N,) int32) in one pass, or None
+            when nothing classifies.
+        class_names: Names of the predicted classes (empty when ``classify`` is None).
         identity_axes: True when the features are the 2-D outputs themselves: the map's axes are
             then the data's own axes, not principal components.
     """
 
     name: str
     features: Callable[[torch.Tensor], np.ndarray]
-    predict: Callable[[torch.Tensor], np.ndarray] | None = None
+    classify: Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]] | None = None
     class_names: tuple[str, ...] = ()
     identity_axes: bool = False
 
@@ -73,16 +74,18 @@ def output_features(model: GenerativeModel, data: GenData | None) -> OutputFeatu
         return OutputFeatures(name="pixels", features=_pixels)
     network = classifier.network
 
-    def features(out: torch.Tensor) -> np.ndarray:
+    def classify(out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        features, classes = [], []
         with torch.no_grad():
-            chunks = [network.features(out[i:i + CHUNK].float().clamp(0, 1)).float() for i in range(0, len(out), CHUNK)]
-        return torch.cat(chunks).numpy()
-
-    def predict(out: torch.Tensor) -> np.ndarray:
-        return network.predict(out.float().clamp(0, 1)).numpy().astype(np.int32)
+            for i in range(0, len(out), CHUNK):  # one pass of the body gives both the features and the logits
+                hidden = network.body(out[i:i + CHUNK].float().clamp(0, 1))
+                features.append((hidden * network.feature_scale).float())
+                classes.append(network.head(hidden).argmax(1))
+        return torch.cat(features).numpy(), torch.cat(classes).numpy().astype(np.int32)
 
     names = tuple(str(n) for n in (getattr(data, "class_names", None) or range(int(spec.num_classes or 0))))
-    return OutputFeatures(name="classifier features", features=features, predict=predict, class_names=names)
+    return OutputFeatures(name="classifier features", features=lambda out: classify(out)[0], classify=classify,
+                          class_names=names)
 
 
 def _flat(out: torch.Tensor) -> np.ndarray:

@@ -37,13 +37,10 @@ from .bundle import esm
 from .live_widget import LiveWidget
 from .png import render_frame_png
 from .samples import REAL_POINTS
-from .throttle import Coalescer
+from .throttle import LIVE_COMPUTE_BUDGET, Coalescer
 
 log = logging.getLogger(__name__)
 
-
-#: Most of one CPU core's time that recomputing frames may take (the rate adapts to stay under it).
-COMPUTE_BUDGET = 0.25
 
 #: Traits that change what is computed (a change recomputes the frame).
 SETTINGS = ("view", "label", "resolution", "extent", "arrows", "examples", "slice_resolution", "latent_mode",
@@ -308,7 +305,7 @@ class DiscriminatorHeatmap(LiveWidget):
                 log.exception("genwidgets: the discriminator heatmap could not compute a frame")
                 message = f"could not compute the frame: {type(exc).__name__}: {exc}"
             frame_ms = round(1000 * self._compute_s, 2)  # computing only, not waiting for a step to end
-            self._coalescer.max_rate = min(self.max_rate, COMPUTE_BUDGET / max(self._compute_s, 1e-4))
+            self._coalescer.max_rate = min(self.max_rate, LIVE_COMPUTE_BUDGET / max(self._compute_s, 1e-4))
             if frame is not None:
                 self._latest, self._latest_key = frame, key
         with self.hold_sync():
@@ -362,4 +359,4 @@ class DiscriminatorHeatmap(LiveWidget):
         return render_frame_png(frame, title=self.title, sort=self.sort)
 
 
-__all__ = ["COMPUTE_BUDGET", "DiscriminatorHeatmap"]
+__all__ = ["DiscriminatorHeatmap"]

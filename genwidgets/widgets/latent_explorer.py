@@ -13,7 +13,8 @@ Python side of ``js/src/widgets/latent_explorer.ts``. The computations live in
 Attached to a run, it looks at the run's snapshot of the model (a frozen copy shared with the
 run's other widgets, see :mod:`genwidgets.runtime.model_snapshot`), and moves to the newest one
 (re-encoding the map) at the run's checkpoint and sample events, at most once per
-``refresh_interval`` seconds.
+``refresh_interval`` seconds, and less often when a map is expensive: re-encoding takes at most a
+quarter of one core (``LIVE_COMPUTE_BUDGET``) while the run trains.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from ..runtime.handle import RunHandle
 from .bundle import esm
 from .live_widget import LiveWidget
 from .png import render_explorer_png
-from .throttle import Coalescer
+from .throttle import LIVE_COMPUTE_BUDGET, Coalescer
 from .wire import pack
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class LatentExplorer(LiveWidget):
         fill: ``"nearest"`` or ``"zero"``: where a map point's other components come from.
         sliders: How many dimensions get a slider (the top-ranked ones).
         live: Re-encode at the run's checkpoint and sample events (runs only).
-        refresh_interval: Fewest seconds between two live re-encodings.
+        refresh_interval: Fewest seconds between two live re-encodings (more when one takes long: see above).
         seed: Seed of the examples (or prior codes) on the map.
 
     Raises:
@@ -161,9 +162,10 @@ class LatentExplorer(LiveWidget):
         self._own(self._z_sync)
         self._refresher: Coalescer | None = None
         run = session.view.run
+        self._refresh_rate = 1.0 / max(refresh_interval, 0.05)
         if self.live and run is not None:
             self._refresher = self._own(Coalescer(lambda: self._worker.submit("refresh", self._refresh),
-                                                  1.0 / max(refresh_interval, 0.05),
+                                                  self._refresh_rate,
                                                   name="genwidgets-explorer-refresh"), idle=False)
             self._follow(run, self._on_run_event, max_queue=64)
         self._ready = True
@@ -266,7 +268,11 @@ class LatentExplorer(LiveWidget):
         self._send_traversal()
 
     def _refresh(self) -> None:
+        started = time.perf_counter()
         state = self.session.rebuild()
+        if self._refresher is not None:  # a live map takes at most LIVE_COMPUTE_BUDGET of a core
+            took = time.perf_counter() - started
+            self._refresher.max_rate = min(self._refresh_rate, LIVE_COMPUTE_BUDGET / max(took, 1e-4))
         with self.hold_sync():
             self._set_map_traits(state)
         self._send_map()

@@ -12,6 +12,11 @@ from ..runtime.shutdown import close_at_exit
 log = logging.getLogger(__name__)
 
 
+#: Most of one CPU core's time that a live widget's recomputation (a heatmap frame, an explorer's map)
+#: may take while a run trains: its refresh rate adapts to stay under it.
+LIVE_COMPUTE_BUDGET = 0.25
+
+
 class Coalescer:
     """Call ``flush()`` from one background thread, at most ``max_rate`` times per second.
 

@@ -83,7 +83,7 @@ def test_voila_studio_every_widget_renders_and_round_trips(server_factory, page:
     open_tab(page, "Discriminator")
     heatmap = page.locator(".gw-heatmap")
     # The first frame waits for the tab to show, then for a share of the CPU the heatmap keeps small while the
-    # run trains (its COMPUTE_BUDGET): on two cores shared with other browser tests that took over 90 s once.
+    # run trains (LIVE_COMPUTE_BUDGET): on two cores shared with other browser tests that took over 90 s once.
     wait_for_content(page, HEATMAP_DRAWN, "the discriminator tab showing a drawn frame", timeout=240)
     expect(heatmap).to_have_attribute("data-frame-view", "plane")
     first = int(heatmap.get_attribute("data-frame-step") or 0)
