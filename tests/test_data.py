@@ -144,6 +144,23 @@ def test_digits() -> None:
     assert torch.equal(digits().labels, d.labels) and not torch.equal(digits(seed=1).labels, d.labels)
 
 
+def test_digits_read_from_sklearns_file_are_exactly_load_digits() -> None:
+    from sklearn.datasets import load_digits
+
+    from genwidgets.data.digits import _load_digits
+
+    images, target = _load_digits()
+    bunch = load_digits()
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(target, bunch.target)
+
+
+def test_loading_the_digits_does_not_import_sklearn() -> None:
+    code = "import sys; import genwidgets as gw; gw.load_data('digits'); print('sklearn.datasets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_mnist_loads_shuffled_and_uses_cache(cache: Path) -> None:
     t0 = time.perf_counter()
     m = mnist()
