@@ -215,6 +215,8 @@ def test_a_gan_map_places_codes_by_classifier_features_coloured_by_predicted_cla
     # the probe of a code on the map is drawn where that code is
     z = state.latent_map.codes[7]
     np.testing.assert_allclose(state.projection.project(z[None])[0], state.points[7], atol=1e-3)
+    # and a decoded code is placed from the outputs already at hand, where projecting it would put it
+    np.testing.assert_allclose(ex.session.place(z, ex.session.decode_floats(z[None])), state.points[7], atol=1e-3)
     ex.map_layout = "codes"
     assert ex.wait_idle() and ex.map_info["layout"] == "codes" and ex.map_info["fill_applies"] is True
     assert ex.map_info["projection"].startswith("PCA of the codes")

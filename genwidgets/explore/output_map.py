@@ -132,6 +132,10 @@ class OutputProjection(Projection):
         self._embed = embed
         self.points = self._reduce(features)
 
+    def reduce(self, features: np.ndarray) -> np.ndarray:
+        """Map points (k, 2) of output features (k, F) (what :meth:`project` does after decoding)."""
+        return self._reduce(np.asarray(features, dtype=np.float32).reshape(len(features), -1))
+
     def _reduce(self, features: np.ndarray) -> np.ndarray:
         if self._pca is None:
             return np.asarray(features, dtype=np.float32).reshape(-1, 2).copy()

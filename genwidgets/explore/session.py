@@ -208,13 +208,27 @@ class LatentSession:
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Outputs for codes (k, d) with the current label: uint8 (k, H, W, C) images or float32 (k, D) points."""
+        return self.for_wire(self.decode_floats(codes))
+
+    def decode_floats(self, codes: np.ndarray) -> torch.Tensor:
+        """The model's float outputs (k, ...) for codes (k, d) with the current label, on the CPU."""
         z = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.float32).reshape(-1, self.latent_dim))
         labels = None if self.label is None else torch.full((len(z),), self.label, dtype=torch.long)
         with self.view.calling() as model:
-            out = decode(model, z, labels)
+            return decode(model, z, labels)
+
+    def for_wire(self, outputs: torch.Tensor) -> np.ndarray:
+        """Float outputs as the front end takes them: uint8 (k, H, W, C) images or float32 (k, D) points."""
         if self.kind == "images":
-            return to_uint8(out)
-        return out.reshape(len(z), -1).numpy().astype(np.float32)
+            return to_uint8(outputs)
+        return outputs.reshape(len(outputs), -1).numpy().astype(np.float32)
+
+    def place(self, z: np.ndarray, outputs: torch.Tensor | None = None) -> np.ndarray:
+        """The map point (2,) of code ``z``; ``outputs`` (its float outputs, when at hand) spare a second decode."""
+        projection = self.state.projection
+        if isinstance(projection, OutputProjection) and outputs is not None and self.output_features is not None:
+            return projection.reduce(self.output_features.features(outputs))[0]
+        return projection.project(np.asarray(z, dtype=np.float32).reshape(1, -1))[0]
 
     def traversal(self, z: np.ndarray, *, k: int = 8, steps: int = 9, span: float = 3.0) -> dict[str, Any]:
         """The traversal figure around ``z``: one row per top-ranked dimension.

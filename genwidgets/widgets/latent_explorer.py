@@ -224,10 +224,11 @@ class LatentExplorer(LiveWidget):
 
     def _decode_and_send(self, z: np.ndarray, seq: int, *, base_index: int | None = None,
                          picked: bool = False) -> None:
-        output = self.session.decode(z[None])
+        floats = self.session.decode_floats(z[None])
+        output = self.session.for_wire(floats)
         self.session.z = z
         state = self.session.state
-        point = state.points[base_index] if picked and base_index is not None else state.projection.project(z[None])[0]
+        point = state.points[base_index] if picked and base_index is not None else self.session.place(z, floats)
         self._point = np.asarray(point, dtype=np.float32)
         content, buffers = pack({"op": "output", "seq": seq, "ack": self._received_seq,
                                  "output": output, "z": z.astype(np.float32), "point": self._point,
