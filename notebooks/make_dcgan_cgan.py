@@ -50,12 +50,12 @@ for name, run in (("DCGAN", dcgan), ("cGAN", cgan)):
     if "label_accuracy" in m:
         line += f", label accuracy {m['label_accuracy']:.2f}"
     print(line)"""),
-    ("markdown", """What has the generator learned to make? A GAN has no encoder, and its 100-D prior codes projected by PCA
-are a featureless ball. The latent explorer instead places each of 2,000 prior codes where the MNIST
-classifier's features put the digit the generator makes of it, coloured by the class the classifier sees:
-clusters are the digits the DCGAN draws, and a missing colour is a digit it does not. Its sliders are the
-latent dimensions ranked by how much the image changes along them. Click or drag on the map to decode a
-code there."""),
+    ("markdown", """What has the generator learned to make? A GAN has no encoder, and its 100-D prior codes projected by
+PCA are a featureless ball. The latent explorer instead places each of 2,000 prior codes where the
+MNIST classifier's features put the digit the generator makes of it, coloured by the class the
+classifier sees: clusters are the digits the DCGAN draws, and a missing colour is a digit it does not.
+Its sliders are the latent dimensions ranked by how much the image changes along them. Click or drag
+on the map to decode a code there."""),
     ("code", """from genwidgets.widgets import LatentExplorer
 
 LatentExplorer(dcgan)"""),
