@@ -6,6 +6,7 @@ Errors print one line and exit non-zero; ``--debug`` shows the traceback instead
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -252,6 +253,52 @@ def follow_progress(run: Any, *, quiet: bool = False, start: bool = False) -> in
     return signals.received
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Train every combination of --vary for each seed, one run after another; a restart continues the sweep."""
+    from .sweeps import claim, plan_sweep, start_point
+
+    vary = {}
+    for item in args.vary:
+        key, sep, values = item.partition("=")
+        if not sep or not values.strip():
+            raise GenwidgetsError(f"--vary expects KEY=V1,V2,..., e.g. --vary beta=1,4,8, got {item!r}")
+        vary[key.strip().replace("-", "_")] = [_parse_value(v) for v in values.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [0]
+    plan = plan_sweep(args.model, args.data, vary=vary, steps=args.steps, out=args.out, seeds=seeds,
+                      preset=args.preset, config=_parse_sets(args.set))
+    claim(plan)
+    outcomes, interrupted = [], None
+    for i, (point, status) in enumerate(plan.status(), 1):
+        outcome = {"name": point.name, "dir": str(point.out), "was": status.state, "state": status.state,
+                   "step": status.step, "error": None}
+        if interrupted is None and status.state != "finished":
+            try:
+                run = start_point(plan, point, status, log_every=_or_default(args.log_every, LOG_EVERY),
+                                  sample_every=_or_default(args.sample_every, SAMPLE_EVERY),
+                                  checkpoint_every=_or_default(args.checkpoint_every, CHECKPOINT_EVERY))
+            except GenwidgetsError as exc:
+                outcome.update(state="failed", error=str(exc))
+            else:
+                verb = "resuming" if status.state == "partial" else "training"
+                print(f"[{i}/{len(plan.points)}] {verb} {point.name} -> {point.out}", file=sys.stderr)
+                interrupted = follow_progress(run, quiet=args.quiet, start=True)
+                with contextlib.suppress(GenwidgetsError):  # a failed run is reported below; the sweep goes on
+                    run.wait()
+                outcome.update(state=run.state, step=run.step_count, error=run.error_message or None)
+        elif status.state == "finished":
+            print(f"[{i}/{len(plan.points)}] {point.name}: finished at step {status.step}, skipped", file=sys.stderr)
+        outcomes.append(outcome)
+    summary = {"model": plan.model, "data": plan.data, "steps": plan.steps, "out": str(plan.out), "runs": outcomes}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for o in outcomes:
+            print(f"{o['name']}: {o['state']} at step {o['step']}" + (f" ({o['error']})" if o["error"] else ""))
+    if interrupted is not None:
+        return exit_status(interrupted)
+    return 1 if any(o["state"] == "failed" for o in outcomes) else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The quickstart: open it in JupyterLab, or (--headless) train with every widget and write their figures."""
     from . import demo
@@ -380,6 +427,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="train every combination of --vary (and --seeds) as runs under --out; "
+                       "run again to continue it")
+    p.add_argument("model", help="model family, e.g. beta_vae (see `genwidgets plugins`)")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"registered data set name (default {DEFAULT_DATA})")
+    p.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2,...",
+                   help="a config field and its values (repeatable; every combination is a run), "
+                   "e.g. --vary beta=1,4,8")
+    p.add_argument("--seeds", default=None, metavar="S1,S2,...", help="seeds, each combination once per seed "
+                   "(default 0)")
+    p.add_argument("--steps", type=POSITIVE, default=2000, help="steps of every run (default 2000)")
+    p.add_argument("--out", required=True, help="the sweep's folder (new or empty, or this same sweep's to continue)")
+    p.add_argument("--preset", help="config preset of every run, e.g. tiny")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override of every run")
+    p.add_argument("--log-every", type=POSITIVE, default=None, help=f"default {LOG_EVERY}")
+    p.add_argument("--sample-every", type=POSITIVE, default=None, help=f"default {SAMPLE_EVERY}")
+    p.add_argument("--checkpoint-every", type=_int_at_least(0), default=None,
+                   help=f"default {CHECKPOINT_EVERY}; a final checkpoint is always written")
+    p.add_argument("--json", action="store_true", help="print the runs' outcomes as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("demo", help="open the quickstart notebook in JupyterLab; --headless: train and write "
                        "every widget's figure",
