@@ -256,6 +256,18 @@ def test_live_explorer_re_encodes_while_the_run_trains_without_slowing_it_to_a_s
     assert ex._worker.closed and ex._subscription.closed
 
 
+def test_a_live_explorer_shows_the_finished_runs_last_model_however_long_its_refresh_interval():
+    """The last map is built when the run ends, not after the interval (a costly map lengthens it: the
+    refresh keeps within a quarter of a core), so wait_idle() after the run covers it."""
+    run = gw.train("gan", data="ring", preset="toy2d", steps=40, log_every=2, sample_every=10,
+                   checkpoint_every=None, start=False)
+    ex = LatentExplorer(run, n=300, refresh_interval=1000.0)  # after the first refresh, the next waits 1000 s
+    run.start().wait()
+    assert ex.wait_idle(30)
+    assert ex.map_info["step"] == 40 and ex.session.view.step == 40
+    ex.close()
+
+
 def test_png_fallback_shows_map_output_and_traversal(vae_run):
     ex = LatentExplorer(vae_run, n=300)
     data, _ = ex._repr_mimebundle_()

@@ -298,8 +298,13 @@ class LatentExplorer(LiveWidget):
     def _on_run_event(self, event: Event) -> None:
         if event.data.get("replay"):
             return  # the run's state when the explorer opened: its map was just built from that
-        wanted = event.kind in REFRESH_EVENTS or (event.kind == "state" and event.data.get("new") == "finished")
-        if wanted and self._refresher is not None and not self._refresher.closed:
+        if self._refresher is None or self._refresher.closed:
+            return
+        if event.kind == "state" and event.data.get("new") in ("finished", "stopped"):
+            # The run's last map is built now, not after the refresh interval (which a costly map lengthens):
+            # so wait_idle() after the run ends covers it.
+            self._worker.submit("refresh", self._refresh)
+        elif event.kind in REFRESH_EVENTS:
             self._refresher.poke()
 
     # ---- Python API -------------------------------------------------------------------------------------
