@@ -12,6 +12,13 @@ writes (checkpoints, metrics, samples), so every existing tool reads it.
   nothing is ever deleted or overwritten.
 * **Resumable**: started again with the same plan, a sweep skips runs that reached ``steps``, resumes
   those that stopped part way from their newest checkpoint, and starts the rest.
+* **Several at once, as processes**: ``parallel=K`` trains up to K runs at the same time, each in its own
+  process started by the launcher (:func:`genwidgets.launch` with one process, no DDP), each held to one
+  CPU thread. K is capped at the CPU cores this process may use (:func:`usable_cores`): a larger K is
+  lowered with a warning, not refused, so a sweep written on a big machine still runs on a laptop, only
+  slower. The run folders are what a run in the kernel writes (the worker process trains an ordinary
+  Run); the processes' spec and log go to ``out/.workers/NAME/`` (hidden, so boards skip it).
+  ``parallel=1``, the default, trains in the kernel's background thread.
 """
 
 from __future__ import annotations
@@ -21,21 +28,30 @@ import dataclasses
 import itertools
 import json
 import os
+import queue
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .data.cache import write_atomic
 from .errors import ConfigError, GenwidgetsError
 from .registry import get_registry
 from .runtime import checkpoint as ckpt
 
+if TYPE_CHECKING:
+    from .launcher import LaunchedRun
+
 #: The manifest a sweep writes into its folder (and the mark that the folder is a sweep's).
 MANIFEST = "sweep.json"
 MANIFEST_VERSION = 1
 #: The plan's keys that must match for a sweep to continue in an existing folder.
 PLAN_KEYS = ("model", "data", "steps", "preset", "config", "vary", "seeds")
+#: The folder (under the sweep's) holding each process run's spec and log, ``.workers/NAME/workers.log``.
+WORKERS = ".workers"
+#: Options a parallel sweep sets itself for every process run.
+PROCESS_OWNED = ("processes", "threads", "work_dir", "resume")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,46 +208,133 @@ def start_point(plan: SweepPlan, point: SweepPoint, status: PointStatus, **run_o
     """
     import genwidgets as gw
 
+    _check_startable(plan, point, status)
     if status.state == "partial":
         return gw.resume(status.checkpoint, steps=plan.steps, start=False, **run_options)
-    if status.state == "new":
-        return gw.train(plan.model, data=plan.data, steps=plan.steps, config=point.config(plan.config),
-                        preset=plan.preset, out=point.out, start=False, **run_options)
+    return gw.train(plan.model, data=plan.data, steps=plan.steps, config=point.config(plan.config),
+                    preset=plan.preset, out=point.out, start=False, **run_options)
+
+
+def launch_point(plan: SweepPlan, point: SweepPoint, status: PointStatus, **run_options: Any) -> LaunchedRun:
+    """A :class:`~genwidgets.LaunchedRun` (not started) training ``point`` in its own process, on one CPU thread.
+
+    Like :func:`start_point` (a new run, or the partial one resumed from its newest checkpoint into its own
+    folder), but trained by one launcher worker; its spec and log go to ``plan.out/.workers/NAME/``.
+
+    Raises:
+        ConfigError: the run is finished or broken, or an option cannot go to a process.
+    """
+    from .launcher import launch
+
+    _check_startable(plan, point, status)
+    check_process_options(run_options)
+    common = {"processes": 1, "threads": 1, "steps": plan.steps, "out": point.out,
+              "work_dir": plan.out / WORKERS / point.name, "start": False, **run_options}
+    if status.state == "partial":
+        return launch(resume=status.checkpoint, **common)
+    return launch(plan.model, plan.data, config=point.config(plan.config), preset=plan.preset, **common)
+
+
+def _check_startable(plan: SweepPlan, point: SweepPoint, status: PointStatus) -> None:
+    """Raise ConfigError when ``point`` is broken or finished (there is nothing to start)."""
     if status.state == "broken":
         raise ConfigError(f"{point.out} holds no checkpoint to resume from (the run stopped before its first); "
                           "move or delete that folder and start the sweep again to train it from the start")
-    raise ConfigError(f"{point.out} already reached step {status.step} of {plan.steps}")
+    if status.state == "finished":
+        raise ConfigError(f"{point.out} already reached step {status.step} of {plan.steps}")
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system has one, else every core)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def cap_parallel(parallel: int, *, stacklevel: int = 2) -> int:
+    """``parallel`` checked, and lowered (with a RuntimeWarning) to :func:`usable_cores` when above it.
+
+    Each process run uses one CPU thread, so more runs than cores would only share them.
+
+    Raises:
+        ConfigError: ``parallel`` is not a whole number >= 1.
+    """
+    if not isinstance(parallel, int) or isinstance(parallel, bool) or parallel < 1:
+        raise ConfigError(f"parallel must be a whole number >= 1 (runs at once), got {parallel!r}")
+    cores = usable_cores()
+    if parallel > cores:
+        warnings.warn(f"parallel={parallel} is more than the {cores} CPU cores this process may use; running "
+                      f"{cores} at once (each run is a process with one thread, more would only share the cores)",
+                      RuntimeWarning, stacklevel=stacklevel + 1)
+        return cores
+    return parallel
+
+
+def check_process_options(run_options: Mapping[str, Any]) -> None:
+    """Refuse run options a process run cannot take: its own process options, or values that are not JSON.
+
+    Raises:
+        ConfigError: the message names the option.
+    """
+    owned = sorted(set(run_options) & set(PROCESS_OWNED))
+    if owned:
+        raise ConfigError(f"a parallel sweep sets {', '.join(owned)} itself (one process, one thread per run); "
+                          "leave them out")
+    for key, value in run_options.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"run option {key}={value!r} cannot go to a run's process (its options travel as "
+                              f"JSON: {exc}); use parallel=1 to train in the kernel with it") from exc
 
 
 class Sweep:
-    """A sweep training its runs one after another in a background thread.
+    """A sweep training its runs in the background: one after another, or ``parallel`` at once as processes.
 
     Attributes:
         plan: The :class:`SweepPlan`.
-        current: The run training now (a :class:`~genwidgets.Run`), or None.
-        outcomes: One entry per run handled so far: ``{"name", "dir", "was", "state", "step", "error"}``
-            (``was``: where it stood when the sweep reached it).
+        parallel: Runs trained at once (1: one after another in a background thread of this process; more:
+            each in its own process, see :func:`launch_point`).
+        outcomes: One entry per run handled so far, in the order they ended: ``{"name", "dir", "was", "state",
+            "step", "error"}`` (``was``: where it stood when the sweep reached it).
         state: ``"idle"``, ``"running"``, ``"finished"``, ``"stopped"`` or ``"failed"`` (a run failed; the
             others still ran).
     """
 
-    def __init__(self, plan: SweepPlan, *, on_run: Callable[[Any, SweepPoint], None] | None = None,
-                 **run_options: Any) -> None:
+    def __init__(self, plan: SweepPlan, *, parallel: int = 1,
+                 on_run: Callable[[Any, SweepPoint], None] | None = None, **run_options: Any) -> None:
         self.plan = plan
-        self.current: Any = None
+        self.parallel = cap_parallel(parallel, stacklevel=2)
+        if self.parallel > 1:
+            check_process_options(run_options)
         self.outcomes: list[dict[str, Any]] = []
         self.state = "idle"
         self._run_options = run_options
         self._on_run = on_run
+        self._running: dict[str, Any] = {}
+        self._failed = False
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> dict[str, Any]:
+        """The runs training now, by run name (a Run, or a LaunchedRun with ``parallel`` > 1)."""
+        with self._lock:
+            return dict(self._running)
+
+    @property
+    def current(self) -> Any:
+        """The run training now (with ``parallel`` > 1, the first started of those in :attr:`running`), or None."""
+        return next(iter(self.running.values()), None)
 
     def start(self) -> Sweep:
         """Claim the folder and start training in the background (returns at once)."""
         claim(self.plan)
         self.state = "running"
-        self._thread = threading.Thread(target=self._loop, name="genwidgets-sweep", daemon=True)
+        target = self._loop if self.parallel == 1 else self._loop_parallel
+        self._thread = threading.Thread(target=target, name="genwidgets-sweep", daemon=True)
         self._thread.start()
         return self
 
@@ -241,26 +344,31 @@ class Sweep:
             self._thread.join(timeout)
         return self._thread is None or not self._thread.is_alive()
 
-    def stop(self) -> None:
-        """Stop after the current run saves a final checkpoint (a later start resumes it)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Start no more runs, and stop those training now after their current step (a later start resumes them).
+
+        Each writes a final checkpoint. With ``wait``, return once they have; a process that does not end in
+        time is ended as :meth:`LaunchedRun.stop <genwidgets.LaunchedRun.stop>` does. A process still
+        starting stops as soon as it is up; :meth:`wait` returns once every run has ended.
+        """
         self._stop.set()
-        with self._lock:
-            run = self.current
-        if run is not None:
-            run.stop()
+        runs = list(self.running.values())
+        for run in runs:
+            run.stop(wait=False)
+        if wait:
+            for run in runs:
+                run.stop(wait=True)
 
     def _loop(self) -> None:
-        failed = False
         for point, status in self.plan.status():
             if self._stop.is_set():
                 break
-            outcome = {"name": point.name, "dir": str(point.out), "was": status.state, "state": status.state,
-                       "step": status.step, "error": None}
+            outcome = _outcome(point, status)
             if status.state != "finished":
                 try:
                     run = start_point(self.plan, point, status, **self._run_options)
                     with self._lock:
-                        self.current = run
+                        self._running[point.name] = run
                     if self._on_run is not None:
                         self._on_run(run, point)
                     if self._stop.is_set():  # stopped while the run was being built
@@ -269,26 +377,91 @@ class Sweep:
                     with contextlib.suppress(Exception):  # a failed run is recorded below; the sweep goes on
                         run.wait()
                     outcome.update(state=run.state, step=run.step_count, error=run.error_message or None)
-                    failed = failed or run.state == "failed"
                 except GenwidgetsError as exc:
                     outcome.update(state="failed", error=str(exc))
-                    failed = True
                 finally:
                     with self._lock:
-                        self.current = None
+                        self._running.pop(point.name, None)
+            self._record(outcome)
+        self._end()
+
+    def _loop_parallel(self) -> None:
+        """Hand the runs to ``parallel`` slot threads, each training one process run at a time."""
+        todo: queue.SimpleQueue[tuple[SweepPoint, PointStatus]] = queue.SimpleQueue()
+        for point, status in self.plan.status():
+            if status.state == "finished":
+                self._record(_outcome(point, status))
+            else:
+                todo.put((point, status))
+        slots = [threading.Thread(target=self._slot, args=(todo,), name=f"genwidgets-sweep-{i}", daemon=True)
+                 for i in range(min(self.parallel, todo.qsize()))]
+        for slot in slots:
+            slot.start()
+        for slot in slots:
+            slot.join()
+        self._end()
+
+    def _slot(self, todo: queue.SimpleQueue[tuple[SweepPoint, PointStatus]]) -> None:
+        while not self._stop.is_set():
+            try:
+                point, status = todo.get_nowait()
+            except queue.Empty:
+                return
+            outcome = self._train_in_process(point, status)
+            if outcome is not None:
+                self._record(outcome)
+
+    def _train_in_process(self, point: SweepPoint, status: PointStatus) -> dict[str, Any] | None:
+        """Train ``point`` in its own process until it ends; its outcome (None: stopped before it started)."""
+        outcome = _outcome(point, status)
+        try:
+            run = launch_point(self.plan, point, status, **self._run_options)
+            if self._on_run is not None:
+                self._on_run(run, point)
+            if self._stop.is_set():
+                return None
+            run.start()  # returns once the process is up and connected
+            with self._lock:  # registered and checked at once: stop() either sees the run or is seen here
+                self._running[point.name] = run
+                stopping = self._stop.is_set()
+            if stopping:
+                run.stop(wait=False)
+            with contextlib.suppress(Exception):  # a failed run is recorded below; the sweep goes on
+                run.wait()
+            outcome.update(state=run.state, step=run.step_count, error=run.error_message or None)
+        except Exception as exc:  # noqa: BLE001 - a run that cannot start is recorded; the others go on
+            outcome.update(state="failed", error=str(exc))
+        finally:
+            with self._lock:
+                self._running.pop(point.name, None)
+        return outcome
+
+    def _record(self, outcome: dict[str, Any]) -> None:
+        with self._lock:
             self.outcomes.append(outcome)
-        self.state = "stopped" if self._stop.is_set() else "failed" if failed else "finished"
+            self._failed = self._failed or outcome["state"] == "failed"
+
+    def _end(self) -> None:
+        self.state = "stopped" if self._stop.is_set() else "failed" if self._failed else "finished"
 
     def __repr__(self) -> str:
         done = sum(o["state"] == "finished" for o in self.outcomes)
-        return (f"<Sweep {self.plan.model} on {self.plan.data}: {len(self.plan.points)} runs in {self.plan.out}, "
-                f"{done} finished, {self.state}>")
+        at_once = f", {self.parallel} at once" if self.parallel > 1 else ""
+        return (f"<Sweep {self.plan.model} on {self.plan.data}: {len(self.plan.points)} runs in {self.plan.out}"
+                f"{at_once}, {done} finished, {self.state}>")
+
+
+def _outcome(point: SweepPoint, status: PointStatus) -> dict[str, Any]:
+    """A run's outcome entry as the sweep reaches it (updated once it has trained)."""
+    return {"name": point.name, "dir": str(point.out), "was": status.state, "state": status.state,
+            "step": status.step, "error": None}
 
 
 def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]], steps: int = 2000,
           out: str | os.PathLike, seeds: Iterable[int] = (0,), preset: str | None = None,
-          config: Mapping[str, Any] | None = None, start: bool = True, **run_options: Any) -> Sweep:
-    """Train every combination of ``vary`` for each seed, one after another in the background.
+          config: Mapping[str, Any] | None = None, parallel: int = 1, start: bool = True,
+          **run_options: Any) -> Sweep:
+    """Train every combination of ``vary`` for each seed in the background: one after another, or ``parallel`` at once.
 
     Example::
 
@@ -296,6 +469,10 @@ def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]],
                              steps=3000, out="runs/beta")
         s.wait()
         s.outcomes        # one entry per run: folder, state, step
+
+        # four runs at a time, each in its own process on one CPU thread
+        s = genwidgets.sweep("beta_vae", data="dsprites", vary={"beta": [1, 4, 8, 16]}, seeds=[0, 1],
+                             steps=3000, out="runs/beta", parallel=4)
 
     Args:
         model: A registered family name.
@@ -306,16 +483,22 @@ def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]],
         seeds: Seeds; each combination runs once per seed.
         preset: Config preset of every run (e.g. ``"tiny"``).
         config: Config overrides shared by every run.
+        parallel: Runs trained at once. 1 (the default): one after another in a background thread of this
+            process. K > 1: up to K at a time, each in its own process (:func:`genwidgets.launch` with one
+            process, so every family can) held to one CPU thread; K above the CPU cores this process may use
+            is lowered to that count with a RuntimeWarning. Each run folder is what a run in the kernel
+            writes; the processes' logs go to ``out/.workers/NAME/workers.log``. ``stop()`` stops every
+            process after its step, each writing a final checkpoint.
         start: Start at once (False: call ``.start()``).
         **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ``device``, ... as for
-            :func:`genwidgets.train`.
+            :func:`genwidgets.train` (with ``parallel`` > 1 they travel to the processes as JSON).
 
     Raises:
         ConfigError: an option or a combination is invalid, or ``out`` holds something else (see
             :func:`claim`); raised before anything is written.
     """
     plan = plan_sweep(model, data, vary=vary, steps=steps, out=out, seeds=seeds, preset=preset, config=config)
-    result = Sweep(plan, **run_options)
+    result = Sweep(plan, parallel=cap_parallel(parallel, stacklevel=2), **run_options)
     if start:
         result.start()
     return result
@@ -331,5 +514,6 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-__all__ = ["MANIFEST", "PointStatus", "Sweep", "SweepPlan", "SweepPoint", "claim", "plan_sweep", "point_status",
-           "start_point", "sweep"]
+__all__ = ["MANIFEST", "WORKERS", "PointStatus", "Sweep", "SweepPlan", "SweepPoint", "cap_parallel",
+           "check_process_options", "claim", "launch_point", "plan_sweep", "point_status", "start_point", "sweep",
+           "usable_cores"]

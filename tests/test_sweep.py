@@ -1,23 +1,26 @@
 """Sweeps: every combination trained as a normal run directory, resumable, never writing where it must not.
 
 Real tiny runs of a beta-VAE on the embedded dSprites (the issue's beta sweep, 2 values x 2 seeds) and on
-the digits; real files on disk.
+the digits; real files on disk. ``parallel=K`` sweeps start real launcher processes (torchrun, one worker each).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 import genwidgets as gw
+from genwidgets import sweeps
 from genwidgets.errors import ConfigError
 from genwidgets.runtime.checkpoint import list_checkpoints, read_checkpoint
-from genwidgets.sweeps import MANIFEST, claim, plan_sweep, point_status
+from genwidgets.sweeps import MANIFEST, WORKERS, claim, plan_sweep, point_status, usable_cores
 
 BIN = str(Path(sys.executable).with_name("genwidgets"))
 
@@ -135,3 +138,96 @@ def test_genwidgets_sweep_is_the_function_even_after_its_module_is_imported():
     import genwidgets.sweeps  # noqa: F401 - a submodule named like the function would shadow it on the package
 
     assert callable(gw.sweep) and gw.sweep.__module__ == "genwidgets.sweeps" and gw.Sweep.__name__ == "Sweep"
+
+
+def _metrics_steps(run_dir: Path) -> list[int]:
+    return [int(line.split(",", 1)[0]) for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+
+
+@pytest.mark.slow
+def test_a_parallel_sweep_trains_each_run_in_its_own_process_into_a_normal_run_directory(tmp_path):
+    """Protects: parallel=2 trains two runs at once, each a one-thread process; a partial run is resumed in its
+    own folder; each folder is what a run in the kernel writes (same weights and metrics); a restart does nothing."""
+    options = {"preset": "tiny", "vary": {"beta": [1, 4]}, "seeds": [0], "steps": 6, "out": tmp_path / "s"}
+    run_options = {"log_every": 3, "sample_every": 6, "checkpoint_every": 0}
+    plan = plan_sweep("beta_vae", "dsprites", **options)
+    claim(plan)
+    partial, new = plan.points
+    gw.train("beta_vae", data="dsprites", preset="tiny", steps=3, config=partial.config(plan.config), out=partial.out,
+             **run_options).wait()
+    reference = gw.train("beta_vae", data="dsprites", preset="tiny", steps=6, config=new.config(plan.config),
+                         out=tmp_path / "reference", **run_options).wait()
+    started: list = []
+    sweep = gw.sweep("beta_vae", data="dsprites", parallel=2, on_run=lambda run, point: started.append(run),
+                     **options, **run_options)
+    assert sweep.wait(timeout=300) and sweep.state == "finished", sweep.outcomes
+    assert sorted((o["name"], o["was"], o["state"], o["step"]) for o in sweep.outcomes) == [
+        ("beta=1,seed=0", "partial", "finished", 6), ("beta=4,seed=0", "new", "finished", 6)]
+    assert len(started) == 2 and all(isinstance(r, gw.LaunchedRun) and r.returncode == 0 for r in started)
+    assert all(r.runtime.info["num_threads"] == 1 and r.processes == 1 for r in started)
+    assert [c.name for c in list_checkpoints(partial.out)] == ["step-00000003", "step-00000006"]
+    assert _metrics_steps(partial.out) == [3, 6]  # the resumed run appended to its own metrics
+    assert [c.name for c in list_checkpoints(new.out)] == ["step-00000006"]
+    assert read_checkpoint(list_checkpoints(new.out)[-1])[1]["config"]["beta"] == 4.0
+    assert {p.name for p in new.out.iterdir()} == {p.name for p in reference.out_dir.iterdir()}
+    ours, theirs = gw.load_model(new.out).state_dict(), gw.load_model(reference.out_dir).state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    loss = [line.split(",")[3:] for line in (new.out / "metrics.csv").read_text().splitlines()]
+    assert loss == [line.split(",")[3:] for line in (reference.out_dir / "metrics.csv").read_text().splitlines()]
+    assert (tmp_path / "s" / WORKERS / new.name / "workers.log").is_file()
+
+    before = _snapshot(tmp_path / "s")
+    again = gw.sweep("beta_vae", data="dsprites", parallel=2, **options, **run_options)
+    assert again.wait(timeout=60) and again.state == "finished"
+    assert [o["was"] for o in again.outcomes] == ["finished"] * 2
+    cli = subprocess.run([BIN, "sweep", "beta_vae", "--data", "dsprites", "--preset", "tiny", "--vary", "beta=1,4",
+                          "--steps", "6", "--out", str(tmp_path / "s"), "--parallel", "2", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    assert [(r["name"], r["was"]) for r in json.loads(cli.stdout)["runs"]] == [("beta=1,seed=0", "finished"),
+                                                                               ("beta=4,seed=0", "finished")]
+    assert cli.stderr.count("skipped") == 2
+    assert _snapshot(tmp_path / "s") == before  # nothing started, nothing rewritten
+
+
+@pytest.mark.slow
+def test_stopping_a_parallel_sweep_stops_every_process_after_a_final_checkpoint(tmp_path):
+    """Protects: Sweep.stop() asks every process to stop; each writes a final checkpoint and exits, and the runs
+    are partial for the next start to resume."""
+    started: list = []
+    sweep = gw.sweep("vae", data="digits", preset="tiny", vary={"lr": [1e-3, 2e-3]}, steps=1_000_000,
+                     out=tmp_path / "s", parallel=2, log_every=1, checkpoint_every=0,
+                     on_run=lambda run, point: started.append(run))
+    try:
+        deadline = time.monotonic() + 120
+        while not (len(sweep.running) == 2 and all(r.step_count >= 2 for r in sweep.running.values())):
+            assert time.monotonic() < deadline and sweep.state == "running", sweep.outcomes
+            time.sleep(0.1)
+    finally:
+        sweep.stop()
+    assert all(r.returncode == 0 and r.state == "stopped" for r in started)
+    assert sweep.wait(timeout=60) and sweep.state == "stopped"
+    assert sorted(o["state"] for o in sweep.outcomes) == ["stopped", "stopped"]
+    stopped_at = {o["name"]: o["step"] for o in sweep.outcomes}
+    for point, status in sweep.plan.status():  # each stopped run's newest checkpoint is its final one
+        assert status.state == "partial" and status.step == stopped_at[point.name] >= 2
+
+
+def test_parallel_is_capped_at_the_usable_cores_and_checked_before_anything_is_written(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    plan = {"vary": {"lr": [1e-3, 2e-3]}, "steps": 4, "out": out, "preset": "tiny", "start": False}
+    cores = usable_cores()
+    assert cores == (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    with pytest.warns(RuntimeWarning, match=rf"parallel={cores + 1} is more than the {cores} CPU cores"):
+        capped = gw.sweep("vae", data="digits", parallel=cores + 1, **plan)
+    assert capped.parallel == cores
+    monkeypatch.setattr(sweeps, "usable_cores", lambda: 4)
+    assert gw.sweep("vae", data="digits", parallel=4, **plan).parallel == 4
+    for bad in (0, True, 1.5):
+        with pytest.raises(ConfigError, match="parallel must be a whole number"):
+            gw.sweep("vae", data="digits", parallel=bad, **plan)
+    with pytest.raises(ConfigError, match="sets processes itself"):
+        gw.sweep("vae", data="digits", parallel=2, processes=2, **plan)
+    with pytest.raises(ConfigError, match="cannot go to a run's process"):
+        gw.sweep("vae", data="digits", parallel=2, loggers=[object()], **plan)
+    assert not out.exists()

@@ -76,6 +76,19 @@ def loopback_env() -> dict[str, str]:
     return next(({"GLOO_SOCKET_IFNAME": name} for name in ("lo", "lo0") if name in names), {})
 
 
+def thread_env(threads: int | None) -> dict[str, str]:
+    """Environment that holds each worker to ``threads`` CPU threads (empty for None: the workers' defaults).
+
+    ``OMP_NUM_THREADS`` sizes the OpenMP pool before torch starts, and ``GENWIDGETS_NUM_THREADS`` is what
+    the worker's :meth:`Runtime.create <genwidgets.device.Runtime.create>` passes to ``torch.set_num_threads``.
+    """
+    if threads is None:
+        return {}
+    from ..device.runtime import THREADS_ENV
+
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), THREADS_ENV: str(threads)}
+
+
 def torchrun_on_loopback() -> None:
     """Run torchrun with the arguments in ``sys.argv``; every TCP store it hosts listens on 127.0.0.1 only.
 
@@ -138,11 +151,14 @@ class LaunchedRun(RunBase):
     """
 
     def __init__(self, spec: Mapping[str, Any], *, model: Any, data: Any, processes: int,
-                 work_dir: Path, connect_timeout: float = 180.0, exit_grace: float = 60.0) -> None:
+                 work_dir: Path, connect_timeout: float = 180.0, exit_grace: float = 60.0,
+                 threads: int | None = None) -> None:
         self.spec = dict(spec)
         self.model = model
         self.data = data
         self.processes = processes
+        #: CPU threads of each worker (None: their defaults); see :func:`thread_env`.
+        self.threads = threads
         self.steps: int | None = spec.get("steps")
         options = spec.get("run_options", {})
         self.log_every = int(options.get("log_every", 10))
@@ -204,7 +220,8 @@ class LaunchedRun(RunBase):
         spec_path = self.work_dir / "spec.json"
         spec_path.write_text(json.dumps(self.spec, indent=1))
         command = torchrun_command(self.processes, ["-m", "genwidgets.launcher.worker", str(spec_path)])
-        env = {**os.environ, **loopback_env(), **self._listener.env(), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **loopback_env(), **thread_env(self.threads), **self._listener.env(),
+               "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                              cwd=os.getcwd(), start_new_session=True)
@@ -490,6 +507,8 @@ def launch(
     start: bool = True,
     connect_timeout: float = 180.0,
     exit_grace: float = 60.0,
+    threads: int | None = None,
+    work_dir: str | os.PathLike | None = None,
     **run_options: Any,
 ) -> LaunchedRun:
     """Train ``model`` with DistributedDataParallel in ``processes`` torchrun workers outside the kernel.
@@ -508,7 +527,8 @@ def launch(
             set with ``resume``, else ``"mnist"``.
         resume: A checkpoint (or run directory) to continue from exactly: weights, optimizers,
             data order and RNG go to every worker; ``steps`` is then the new total.
-        processes: Worker processes (``--nproc_per_node``); on CUDA one per GPU.
+        processes: Worker processes (``--nproc_per_node``); on CUDA one per GPU. With 1 the run trains
+            in one process without DDP, so every family can (``genwidgets.sweep(parallel=K)`` does this).
         steps: Steps to train (None: until ``run.stop()``).
         config: Config overrides; ``config["batch_size"]`` is the global batch over all workers.
         preset: Config preset to start from, e.g. ``"tiny"``.
@@ -521,6 +541,10 @@ def launch(
         connect_timeout: Seconds to wait for rank 0 to connect back.
         exit_grace: Seconds the worker processes get to exit once rank 0 reports the run ended;
             after that the kernel ends them (a stack dump goes to the log first).
+        threads: CPU threads of each worker (``OMP_NUM_THREADS`` and ``torch.set_num_threads`` in
+            it, see :func:`thread_env`); None: their defaults.
+        work_dir: Folder for the workers' spec and log (``workers.log``); default ``out``, or a
+            temporary folder without ``out``. The run's own files (checkpoints, metrics) go to ``out``.
         **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ``schedule`` (planned
             live edits, applied by every worker at the same step), ... (see Run).
     """
@@ -547,12 +571,15 @@ def launch(
                           f"got {type(model).__name__}; for a model object use genwidgets.train")
     if not isinstance(processes, int) or processes < 1:
         raise ConfigError(f"processes must be an integer >= 1, got {processes!r}")
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ConfigError(f"threads must be an integer >= 1 or None, got {threads!r}")
     dataset = load_data(data, labels=labels, **dict(data_options or {}))
     mirror = build_model(model, config=config, preset=preset, data_spec=dataset.spec,
                          runtime=Runtime.create(device="cpu"))
     if checkpoint_tensors:
         mirror.load_state_dict({k[len("model."):]: v for k, v in checkpoint_tensors.items() if k.startswith("model.")})
-    distributed.check_supported(mirror)  # refuse here, not after the workers start
+    if processes > 1:  # one process trains without DDP, so every family can
+        distributed.check_supported(mirror)  # refuse here, not after the workers start
     if mirror.config.batch_size % processes:
         raise ConfigError(f"batch_size {mirror.config.batch_size} (the global batch) must divide evenly over "
                           f"{processes} processes; choose processes or config={{'batch_size': ...}} to fit")
@@ -560,8 +587,9 @@ def launch(
         schedule = HparamSchedule(run_options["schedule"])
         schedule.check(mirror.config)
         run_options["schedule"] = schedule.to_state()
-    work_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="genwidgets-launch-"))
-    work_dir.mkdir(parents=True, exist_ok=True)
+    chosen = work_dir if work_dir is not None else out
+    folder = Path(chosen) if chosen is not None else Path(tempfile.mkdtemp(prefix="genwidgets-launch-"))
+    folder.mkdir(parents=True, exist_ok=True)
     if isinstance(data, (str, os.PathLike)):
         data_arg: Any = os.fspath(data)
         source = {"name": dataset.name, "options": dict(data_options or {})}
@@ -574,15 +602,15 @@ def launch(
         arrays = {"x": dataset.x.cpu().numpy()}
         if getattr(dataset, "labels", None) is not None:
             arrays["labels"] = dataset.labels.cpu().numpy()
-        npz = work_dir / "launch-data.npz"
+        npz = folder / "launch-data.npz"
         np.savez(npz, **arrays)
         data_arg, source = {"npz": str(npz.resolve())}, {"name": "data", "options": {}}
     spec = {"model": model, "data": data_arg, "steps": steps, "config": dict(config or {}), "preset": preset,
             "out": None if out is None else str(Path(out).resolve()), "device": device, "precision": precision,
             "data_options": dict(data_options or {}), "run_options": dict(run_options), "data_source": source,
             "resume": None if resume is None else str(resume)}
-    run = LaunchedRun(spec, model=mirror, data=dataset, processes=processes, work_dir=work_dir,
-                      connect_timeout=connect_timeout, exit_grace=exit_grace)
+    run = LaunchedRun(spec, model=mirror, data=dataset, processes=processes, work_dir=folder,
+                      connect_timeout=connect_timeout, exit_grace=exit_grace, threads=threads)
     if state:
         run.step_count = int(state["step"])
         if "history" in state:

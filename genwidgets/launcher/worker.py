@@ -58,6 +58,7 @@ def build_run(spec: dict[str, Any]) -> Run:
                 data_options=spec.get("data_options"), start=False, **spec.get("run_options", {}))
     if state is not None:
         run.load_state(tensors, state)  # every rank: same weights, optimizer, data order and RNG
+        run.resumed_from = Path(resume_from)  # as genwidgets.resume: its own run folder may be continued
     return run
 
 
