@@ -44,7 +44,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "Capabilities": ".model", "GenerativeModel": ".model",
     "Event": ".runtime.events", "Run": ".runtime.run", "RunHandle": ".runtime.handle",
     "LaunchedRun": ".launcher", "launch": ".launcher",
-    "Sweep": ".sweeps", "sweep": ".sweeps",
+    "Sweep": ".sweeps", "sweep": ".sweeps", "board": ".board_app",
     "Runtime": ".device", "available_devices": ".device", "select_device": ".device",
 }, globals())
 
@@ -100,7 +100,7 @@ __all__ = [
     "DeviceError", "Event", "GenData", "GenerativeModel", "GenwidgetsError", "ModelConfig", "NonFiniteLossError",
     "LaunchedRun", "PluginError", "Registry", "Run", "RunError", "RunHandle", "Runtime", "TensorData", "__version__",
     "available_devices",
-    "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
+    "board", "build_model", "get_model", "get_registry", "hookimpl", "list_datasets", "list_models", "list_plugins",
     "Sweep", "launch", "load_data", "load_model", "param", "reset_registry", "resume", "select_device", "studio",
     "sweep", "train",
     "train_test_split",

@@ -14,10 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GenwidgetsError
 from .runtime.interrupts import exit_status
+
+if TYPE_CHECKING:
+    from .sweeps import SweepPlan, SweepPoint
 
 #: ``genwidgets train`` defaults for a new run (a resumed run keeps its own).
 DEFAULT_DATA = "mnist"
@@ -144,6 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .api import steps_reached_error
     from .cli_outputs import SampleWriter, write_final_figures
+    from .loggers import sample_grids
     from .runtime.checkpoint import resolve_checkpoint
 
     if args.resume:
@@ -178,9 +182,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     main_rank = run.dist is None or run.dist.is_main  # under torchrun, rank 0 reports and writes figures
     if not main_rank:
         args.quiet = True
-    writer = SampleWriter(out, run=run)
+    writer = None
     if main_rank:
-        run.subscribe(writer, kinds=["samples"])
+        if not sample_grids.writes_for(run):  # the `samples` plugin writes each grid; left out, write them here
+            writer = SampleWriter(out, run=run)
+            run.subscribe(writer, kinds=["samples"], replay=False)
         edits = run.subscribe(_announce_edit, kinds=["hparams"])  # planned (--at) edits, as they apply
     rt = run.runtime.describe()
     ranks = f", rank 0 of {run.dist.world_size} (DDP)" if run.dist is not None else ""
@@ -194,7 +200,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     run.wait()
     if not main_rank:
         return 0
-    writer.flush()
+    run.events.flush(60.0)  # the last grids (plugins and subscribers) are written before the summary
+    if writer is not None:
+        writer.flush()
     edits.flush()
     figures = write_final_figures(run, out)
     summary = {"model": run.model.name, "data": run.data_source.get("name"), "steps": run.step_count,
@@ -254,8 +262,13 @@ def follow_progress(run: Any, *, quiet: bool = False, start: bool = False) -> in
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Train every combination of --vary for each seed, one run after another; a restart continues the sweep."""
-    from .sweeps import claim, plan_sweep, start_point
+    """Train every combination of --vary for each seed, one run after another; a restart continues the sweep.
+
+    With ``--parallel K`` (K > 1), up to K runs train at once, each in its own process.
+    """
+    import warnings
+
+    from .sweeps import cap_parallel, claim, plan_sweep, start_point
 
     vary = {}
     for item in args.vary:
@@ -266,16 +279,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [0]
     plan = plan_sweep(args.model, args.data, vary=vary, steps=args.steps, out=args.out, seeds=seeds,
                       preset=args.preset, config=_parse_sets(args.set))
+    with warnings.catch_warnings(record=True) as capped:  # a too-large --parallel: one plain line, not a traceback
+        warnings.simplefilter("always")
+        parallel = cap_parallel(args.parallel)
+    for warning in capped:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    options = {"log_every": _or_default(args.log_every, LOG_EVERY),
+               "sample_every": _or_default(args.sample_every, SAMPLE_EVERY),
+               "checkpoint_every": _or_default(args.checkpoint_every, CHECKPOINT_EVERY)}
     claim(plan)
+    if parallel > 1:
+        return _sweep_in_processes(plan, parallel, options, args)
     outcomes, interrupted = [], None
     for i, (point, status) in enumerate(plan.status(), 1):
         outcome = {"name": point.name, "dir": str(point.out), "was": status.state, "state": status.state,
                    "step": status.step, "error": None}
         if interrupted is None and status.state != "finished":
             try:
-                run = start_point(plan, point, status, log_every=_or_default(args.log_every, LOG_EVERY),
-                                  sample_every=_or_default(args.sample_every, SAMPLE_EVERY),
-                                  checkpoint_every=_or_default(args.checkpoint_every, CHECKPOINT_EVERY))
+                run = start_point(plan, point, status, **options)
             except GenwidgetsError as exc:
                 outcome.update(state="failed", error=str(exc))
             else:
@@ -288,8 +309,51 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         elif status.state == "finished":
             print(f"[{i}/{len(plan.points)}] {point.name}: finished at step {status.step}, skipped", file=sys.stderr)
         outcomes.append(outcome)
+    return _sweep_summary(plan, outcomes, interrupted, as_json=args.json)
+
+
+def _sweep_in_processes(plan: SweepPlan, parallel: int, options: dict[str, Any], args: argparse.Namespace) -> int:
+    """``genwidgets sweep --parallel K``: K runs at a time, each in its own process; a line as each starts and ends.
+
+    Ctrl-C or SIGTERM stops every process after its step (each writes its final checkpoint).
+    """
+    from .runtime.interrupts import StopOnSignals
+    from .sweeps import Sweep
+
+    number = {p.name: i for i, p in enumerate(plan.points, 1)}
+    total = len(plan.points)
+
+    def started(run: Any, point: SweepPoint) -> None:
+        verb = "resuming" if run.step_count else "training"
+        print(f"[{number[point.name]}/{total}] {verb} {point.name} -> {point.out} (own process)", file=sys.stderr)
+
+    sweep = Sweep(plan, parallel=parallel, on_run=started, **options)
+    shown = 0
+    with StopOnSignals(lambda: sweep.stop(wait=False), what="each run's final checkpoint",
+                       exiting=True) as signals:
+        sweep.start()
+        while not sweep.wait(0.5):
+            shown = _print_ended(sweep.outcomes, shown, number, total)
+    _print_ended(sweep.outcomes, shown, number, total)
+    outcomes = sorted(sweep.outcomes, key=lambda o: number[o["name"]])
+    return _sweep_summary(plan, outcomes, signals.received, as_json=args.json)
+
+
+def _print_ended(outcomes: Sequence[dict[str, Any]], shown: int, number: dict[str, int], total: int) -> int:
+    """Print a line to stderr for each outcome after the first ``shown``; returns how many are shown now."""
+    for o in outcomes[shown:]:
+        if o["was"] == "finished":
+            line = f"{o['name']}: finished at step {o['step']}, skipped"
+        else:
+            line = f"{o['name']}: {o['state']} at step {o['step']}" + (f" ({o['error']})" if o["error"] else "")
+        print(f"[{number[o['name']]}/{total}] {line}", file=sys.stderr)
+    return len(outcomes)
+
+
+def _sweep_summary(plan: SweepPlan, outcomes: list[dict[str, Any]], interrupted: int | None, *, as_json: bool) -> int:
+    """Print a sweep's outcomes (JSON or a line per run); returns the command's exit status."""
     summary = {"model": plan.model, "data": plan.data, "steps": plan.steps, "out": str(plan.out), "runs": outcomes}
-    if args.json:
+    if as_json:
         print(json.dumps(summary, indent=2))
     else:
         for o in outcomes:
@@ -346,6 +410,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    """Serve the runs board of a folder as a page (see :mod:`genwidgets.board_app`)."""
+    from .board_app import serve
+
+    return serve(args.root, port=args.port, theme=args.theme, interval=args.interval,
+                 open_browser=not args.no_browser)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Measure a checkpoint with every applicable metric (see :mod:`genwidgets.metrics.evaluate`)."""
     from .metrics import evaluate
@@ -356,7 +428,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     metrics = [g for part in args.metrics for g in part.split(",") if g] if args.metrics else None
     result = evaluate(args.checkpoint, n=args.n, seed=args.seed, iw_samples=args.iw_samples, metrics=metrics,
-                      progress=progress)
+                      progress=progress, save=args.save)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
@@ -373,6 +445,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{group}: skipped ({reason})")
     for group, error in result["failed"].items():
         print(f"{group}: failed ({error})")
+    if result.get("saved"):
+        print(f"saved to {result['saved']}")
     return 0
 
 
@@ -445,6 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=POSITIVE, default=None, help=f"default {SAMPLE_EVERY}")
     p.add_argument("--checkpoint-every", type=_int_at_least(0), default=None,
                    help=f"default {CHECKPOINT_EVERY}; a final checkpoint is always written")
+    p.add_argument("--parallel", type=POSITIVE, default=1, metavar="K",
+                   help="train up to K runs at once, each in its own process on one CPU thread (default 1: one "
+                   "after another in this process); K above the usable CPU cores is lowered to them, with a warning")
     p.add_argument("--json", action="store_true", help="print the runs' outcomes as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)
@@ -476,6 +553,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.set_defaults(func=cmd_sample)
 
+    p = sub.add_parser("board", help="the runs board of every run folder under ROOT as a page of its own (Voila): "
+                       "table, overlaid curves, sample grids through training, a metric against a hyperparameter")
+    p.add_argument("root", nargs="?", default="runs", help="folder of run folders, sweeps or one run (default: runs)")
+    p.add_argument("--port", type=POSITIVE, default=8866, help="port on 127.0.0.1 (default: 8866)")
+    p.add_argument("--theme", choices=["light", "dark"], default="light", help="page theme")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls of the folders")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    p.set_defaults(func=cmd_board)
+
     p = sub.add_parser("evaluate", help="measure a checkpoint: FID/KID with floors, P&R, modes, NLL, MIG (JSON-ready)")
     p.add_argument("checkpoint", help="checkpoint directory, or a run directory (its newest checkpoint)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -487,6 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="metric groups to run (repeatable): modes, images, likelihood, disentanglement or a "
                         "plugin's (default: every one that applies; e.g. --metrics disentanglement skips the "
                         "IW-NLL, minutes for a conv model on 64 px images)")
+    p.add_argument("--save", action="store_true",
+                   help="keep the result in RUN/evaluations/step-N.json (merged with earlier groups), where the "
+                        "runs board shows it")
     p.set_defaults(func=cmd_evaluate)
     return parser
 

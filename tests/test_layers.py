@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("model protocol and plugins", ["genwidgets.model", "genwidgets.registry",
                                     "genwidgets.data.plugin", "genwidgets.data.resolve"]),
     ("runtime", ["genwidgets.runtime", "genwidgets.loggers"]),
-    ("analysis", ["genwidgets.metrics", "genwidgets.explore", "genwidgets.scores"]),
+    ("analysis", ["genwidgets.metrics", "genwidgets.explore", "genwidgets.scores", "genwidgets.runfolders"]),
     ("widgets", ["genwidgets.widgets"]),
     ("application", ["genwidgets", "genwidgets.api", "genwidgets.launcher", "genwidgets.cli",
                      "genwidgets.cli_outputs", "genwidgets.demo", "genwidgets.testing", "genwidgets.__main__"]),

@@ -31,7 +31,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -218,17 +217,6 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-def _data_from_checkpoint(path: Path) -> GenData:
-    from ..runtime.checkpoint import STATE_FILE
-    from ..runtime.loading import load_data
-
-    state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
-    source = state.get("data", {})
-    if source.get("name") in (None, "data"):
-        raise ConfigError(f"checkpoint {path} was trained on user data; pass the data with data=...")
-    return load_data(source["name"], **source.get("options", {}))
-
-
 def evaluate(
     checkpoint_or_model: str | os.PathLike | GenerativeModel,
     *,
@@ -240,6 +228,7 @@ def evaluate(
     device: str | None = None,
     classifier_recipe: ClassifierRecipe | None = None,
     progress: Callable[[str], None] | None = None,
+    save: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a model with every applicable metric group (see the module docstring for groups and papers).
 
@@ -256,24 +245,31 @@ def evaluate(
         device: Device to load a checkpoint on.
         classifier_recipe: Recipe of the image classifier (default: the cached standard one).
         progress: Callback for one-line progress messages.
+        save: Keep the result beside the run, in ``run/evaluations/step-N.json`` (merged with groups
+            measured before at that step; see :mod:`genwidgets.metrics.saved`), where the runs board
+            reads it. Needs a checkpoint, not a model in memory.
 
     Returns:
         JSON-ready dict: ``model``, ``checkpoint``, ``data``, ``seed``, ``metrics`` (group -> results),
         ``skipped`` (group -> reason), ``failed`` (plugin metric -> error naming its plugin),
-        ``providers`` (plugin metric -> plugin name) and ``seconds`` (group -> wall time).
+        ``providers`` (plugin metric -> plugin name) and ``seconds`` (group -> wall time); with
+        ``save=True`` also ``saved`` (the file's path).
     """
     from ..runtime.checkpoint import resolve_checkpoint
-    from ..runtime.loading import load_data, load_model
+    from ..runtime.loading import load_checkpoint_data, load_data, load_model
 
     checkpoint = None
     if isinstance(checkpoint_or_model, GenerativeModel):
         model = checkpoint_or_model
+        if save:
+            raise ConfigError("evaluate(model, save=True) needs a checkpoint: a model in memory has no run folder "
+                              "to keep the result in; save a checkpoint first (run.save()) and evaluate that")
         if data is None:
             raise ConfigError("evaluate(model) needs data=...: a model in memory does not know its data set")
     else:
         checkpoint = resolve_checkpoint(checkpoint_or_model)
         model = load_model(checkpoint, device=device)
-    dataset = load_data(data) if isinstance(data, str) else data if data is not None else _data_from_checkpoint(
+    dataset = load_data(data) if isinstance(data, str) else data if data is not None else load_checkpoint_data(
         checkpoint)  # type: ignore[arg-type]
     if tuple(dataset.spec.shape) != tuple(model.data_spec.shape):
         raise DataError(f"model {model.name!r} was built for data shaped {model.data_spec.shape}, "
@@ -315,7 +311,7 @@ def evaluate(
         else:
             results[group] = disentanglement_group(model, dataset, n=size, seed=seed)
         seconds[group] = round(time.perf_counter() - t0, 2)
-    return _json_ready({
+    result = _json_ready({
         "model": model.name,
         "checkpoint": str(checkpoint) if checkpoint is not None else None,
         "data": dataset.name,
@@ -328,3 +324,8 @@ def evaluate(
         "providers": {g: extra[g].plugin for g in chosen if g in extra},
         "seconds": seconds,
     })
+    if save and checkpoint is not None:
+        from .saved import save_evaluation
+
+        result["saved"] = str(save_evaluation(result, checkpoint))
+    return result

@@ -101,6 +101,22 @@ def check_runtime_options(runtime: Runtime, *, compile: Any, channels_last: Any,
                           f"Runtime.create(channels_last={channels_last}), or leave channels_last='auto'")
 
 
+def load_checkpoint_data(checkpoint: str | os.PathLike) -> GenData:
+    """The data set a checkpoint (or a run directory's newest) was trained on, reloaded by its registered name.
+
+    Raises:
+        ConfigError: it was trained on user data (an array, a Dataset...), which genwidgets cannot reload.
+    """
+    import json
+
+    path = ckpt.resolve_checkpoint(checkpoint)
+    state = json.loads((path / ckpt.STATE_FILE).read_text(encoding="utf-8"))
+    source = state.get("data", {})
+    if source.get("name") in (None, "data"):
+        raise ConfigError(f"checkpoint {path} was trained on user data; pass the data with data=...")
+    return load_data(source["name"], **source.get("options", {}))
+
+
 def load_model(checkpoint: str | os.PathLike, *, device: str | None = None) -> GenerativeModel:
     """Load a trained model from a checkpoint (or a run directory's newest one), ready to sample."""
     path = ckpt.resolve_checkpoint(checkpoint)

@@ -31,7 +31,7 @@ from ..device.host_allocator import tune_host_allocator
 from ..errors import CheckpointError, ConfigError, NonFiniteLossError, RunError
 from ..images import to_uint8
 from . import checkpoint as ckpt
-from . import distributed, run_checkpoint
+from . import distributed, run_card, run_checkpoint
 from .events import Event, Subscription
 from .handle import MAX_EDIT_LOG, RunBase, RunState
 from .metric_sums import MetricSums
@@ -183,6 +183,8 @@ class Run(RunBase):
     def _set_state(self, new: RunState) -> None:
         old, self._state = self._state, new
         if old != new:
+            if self.out_dir is not None and self._out_dir_claimed:
+                run_card.write_card(self)  # the runs board's summary of this folder
             self._publish(Event("state", self.step_count, {"old": old, "new": new}))
 
     def _connect_plugins(self) -> None:
@@ -463,6 +465,8 @@ class Run(RunBase):
         """Apply live hyperparameter edits to the model and announce them (between steps)."""
         self.model.apply_config(self.model.config.replace(**edits))
         self._publish(Event("hparams", self.step_count, dict(edits)))
+        if self.out_dir is not None and self._out_dir_claimed:
+            run_card.write_card(self)  # the card's edits give the runs board its edit marks
 
     def _fail(self, exc: BaseException) -> None:
         message = str(exc) if isinstance(exc, NonFiniteLossError) else f"{type(exc).__name__}: {exc}"

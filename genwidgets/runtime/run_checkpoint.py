@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from .run import Run
 
 
-def _plugin_of(model_name: str) -> str | None:
+def plugin_of(model_name: str) -> str | None:
+    """The plugin that registered ``model_name``, or None (a model built outside the registry)."""
     from ..registry import get_registry
 
     try:
@@ -49,7 +50,7 @@ def assemble(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     state = {
         "genwidgets_version": __version__,
         "model": run.model.name,
-        "plugin": _plugin_of(run.model.name),
+        "plugin": plugin_of(run.model.name),
         "config": run.model.config.to_dict(),
         "data": {**run.data_source, "spec": run.model.data_spec.to_dict()},
         "step": run.step_count,

@@ -25,7 +25,7 @@ FRONTEND = STATIC / "frontend.js"
 #: The per-widget module that loads it (``js/src/loader.ts``).
 LOADER = STATIC / "loader.js"
 #: The widget kinds ``frontend.js`` exports.
-KINDS = ("training_panel", "latent_explorer", "discriminator_heatmap")
+KINDS = ("training_panel", "latent_explorer", "discriminator_heatmap", "runs_board")
 
 
 def bundle_path(name: str = "frontend") -> pathlib.Path:
