@@ -268,7 +268,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """
     import warnings
 
-    from .sweeps import cap_parallel, claim, plan_sweep, start_point
+    from .sweeps import cap_parallel, check_evaluate, claim, evaluate_outcome, plan_sweep, start_point
 
     vary = {}
     for item in args.vary:
@@ -279,6 +279,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [0]
     plan = plan_sweep(args.model, args.data, vary=vary, steps=args.steps, out=args.out, seeds=seeds,
                       preset=args.preset, config=_parse_sets(args.set))
+    groups = check_evaluate([g for part in args.evaluate for g in part.split(",") if g])
     with warnings.catch_warnings(record=True) as capped:  # a too-large --parallel: one plain line, not a traceback
         warnings.simplefilter("always")
         parallel = cap_parallel(args.parallel)
@@ -289,7 +290,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                "checkpoint_every": _or_default(args.checkpoint_every, CHECKPOINT_EVERY)}
     claim(plan)
     if parallel > 1:
-        return _sweep_in_processes(plan, parallel, options, args)
+        return _sweep_in_processes(plan, parallel, options, args, groups)
     outcomes, interrupted = [], None
     for i, (point, status) in enumerate(plan.status(), 1):
         outcome = {"name": point.name, "dir": str(point.out), "was": status.state, "state": status.state,
@@ -308,11 +309,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 outcome.update(state=run.state, step=run.step_count, error=run.error_message or None)
         elif status.state == "finished":
             print(f"[{i}/{len(plan.points)}] {point.name}: finished at step {status.step}, skipped", file=sys.stderr)
+        if interrupted is None and groups and outcome["state"] == "finished":
+            print(f"[{i}/{len(plan.points)}] evaluating {point.name}: {', '.join(groups)}", file=sys.stderr)
+            evaluate_outcome(outcome, groups, args.evaluate_n)
         outcomes.append(outcome)
     return _sweep_summary(plan, outcomes, interrupted, as_json=args.json)
 
 
-def _sweep_in_processes(plan: SweepPlan, parallel: int, options: dict[str, Any], args: argparse.Namespace) -> int:
+def _sweep_in_processes(plan: SweepPlan, parallel: int, options: dict[str, Any], args: argparse.Namespace,
+                        groups: list[str]) -> int:
     """``genwidgets sweep --parallel K``: K runs at a time, each in its own process; a line as each starts and ends.
 
     Ctrl-C or SIGTERM stops every process after its step (each writes its final checkpoint).
@@ -327,7 +332,7 @@ def _sweep_in_processes(plan: SweepPlan, parallel: int, options: dict[str, Any],
         verb = "resuming" if run.step_count else "training"
         print(f"[{number[point.name]}/{total}] {verb} {point.name} -> {point.out} (own process)", file=sys.stderr)
 
-    sweep = Sweep(plan, parallel=parallel, on_run=started, **options)
+    sweep = Sweep(plan, parallel=parallel, on_run=started, evaluate=groups, evaluate_n=args.evaluate_n, **options)
     shown = 0
     with StopOnSignals(lambda: sweep.stop(wait=False), what="each run's final checkpoint",
                        exiting=True) as signals:
@@ -357,7 +362,10 @@ def _sweep_summary(plan: SweepPlan, outcomes: list[dict[str, Any]], interrupted:
         print(json.dumps(summary, indent=2))
     else:
         for o in outcomes:
-            print(f"{o['name']}: {o['state']} at step {o['step']}" + (f" ({o['error']})" if o["error"] else ""))
+            measured = "".join(f", {k} {v:.4g}" for k, v in o.get("evaluation", {}).items())
+            failed = f", evaluation failed: {o['evaluation_error']}" if o.get("evaluation_error") else ""
+            print(f"{o['name']}: {o['state']} at step {o['step']}{measured}{failed}"
+                  + (f" ({o['error']})" if o["error"] else ""))
     if interrupted is not None:
         return exit_status(interrupted)
     return 1 if any(o["state"] == "failed" for o in outcomes) else 0
@@ -522,6 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", type=POSITIVE, default=1, metavar="K",
                    help="train up to K runs at once, each in its own process on one CPU thread (default 1: one "
                    "after another in this process); K above the usable CPU cores is lowered to them, with a warning")
+    p.add_argument("--evaluate", action="append", default=[], metavar="GROUP[,GROUP]",
+                   help="measure each finished run with these metric groups (e.g. disentanglement for MIG) and keep "
+                   "the result in its evaluations/ folder, where `genwidgets board` plots it against --vary")
+    p.add_argument("--evaluate-n", type=POSITIVE, default=None, help="examples per metric group")
     p.add_argument("--json", action="store_true", help="print the runs' outcomes as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_sweep)

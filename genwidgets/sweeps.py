@@ -297,14 +297,19 @@ class Sweep:
         parallel: Runs trained at once (1: one after another in a background thread of this process; more:
             each in its own process, see :func:`launch_point`).
         outcomes: One entry per run handled so far, in the order they ended: ``{"name", "dir", "was", "state",
-            "step", "error"}`` (``was``: where it stood when the sweep reached it).
+            "step", "error"}`` (``was``: where it stood when the sweep reached it), with ``evaluation`` (or
+            ``evaluation_error``) when the sweep evaluates its runs.
+        evaluate: Metric groups each finished run is measured with (kept in its ``evaluations/`` folder).
         state: ``"idle"``, ``"running"``, ``"finished"``, ``"stopped"`` or ``"failed"`` (a run failed; the
             others still ran).
     """
 
     def __init__(self, plan: SweepPlan, *, parallel: int = 1,
-                 on_run: Callable[[Any, SweepPoint], None] | None = None, **run_options: Any) -> None:
+                 on_run: Callable[[Any, SweepPoint], None] | None = None, evaluate: Sequence[str] | None = None,
+                 evaluate_n: int | None = None, **run_options: Any) -> None:
         self.plan = plan
+        self.evaluate = check_evaluate(evaluate)
+        self.evaluate_n = evaluate_n
         self.parallel = cap_parallel(parallel, stacklevel=2)
         if self.parallel > 1:
             check_process_options(run_options)
@@ -437,6 +442,8 @@ class Sweep:
         return outcome
 
     def _record(self, outcome: dict[str, Any]) -> None:
+        if not self._stop.is_set():
+            evaluate_outcome(outcome, self.evaluate, self.evaluate_n)
         with self._lock:
             self.outcomes.append(outcome)
             self._failed = self._failed or outcome["state"] == "failed"
@@ -451,6 +458,47 @@ class Sweep:
                 f"{at_once}, {done} finished, {self.state}>")
 
 
+def check_evaluate(groups: Sequence[str] | None) -> list[str]:
+    """The metric groups a sweep evaluates each finished run with (checked: every name must exist).
+
+    Raises:
+        ConfigError: an unknown group (the message lists the known ones).
+    """
+    if not groups:
+        return []
+    from .metrics.evaluate import GROUPS, plugin_metrics
+
+    known = [*GROUPS, *plugin_metrics()]
+    names = [groups] if isinstance(groups, str) else list(groups)
+    unknown = [g for g in names if g not in known]
+    if unknown:
+        raise ConfigError(f"evaluate: unknown metric groups {unknown}; choose from {known}")
+    return names
+
+
+def evaluate_outcome(outcome: dict[str, Any], groups: Sequence[str], n: int | None = None) -> None:
+    """Measure a finished run with ``groups`` and keep the result beside it (``evaluations/step-N.json``).
+
+    Groups already kept for the run's newest checkpoint are not measured again (a restarted sweep only fills
+    in what is missing). The outcome gains ``evaluation`` (``"group.name" -> value``) or ``evaluation_error``;
+    a failed evaluation never fails the sweep.
+    """
+    if not groups or outcome.get("state") != "finished":
+        return
+    from .metrics.evaluate import evaluate
+    from .metrics.saved import load_evaluations, scalar_metrics
+
+    kept = load_evaluations(outcome["dir"]).get(int(outcome["step"]), {})
+    missing = [g for g in groups if g not in kept.get("metrics", {})]
+    try:
+        if missing:
+            evaluate(outcome["dir"], metrics=missing, n=n, save=True)
+            kept = load_evaluations(outcome["dir"]).get(int(outcome["step"]), {})
+        outcome["evaluation"] = scalar_metrics(kept)
+    except Exception as exc:  # noqa: BLE001 - one run's metric must not stop the sweep
+        outcome["evaluation_error"] = f"{type(exc).__name__}: {exc}"
+
+
 def _outcome(point: SweepPoint, status: PointStatus) -> dict[str, Any]:
     """A run's outcome entry as the sweep reaches it (updated once it has trained)."""
     return {"name": point.name, "dir": str(point.out), "was": status.state, "state": status.state,
@@ -459,8 +507,8 @@ def _outcome(point: SweepPoint, status: PointStatus) -> dict[str, Any]:
 
 def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]], steps: int = 2000,
           out: str | os.PathLike, seeds: Iterable[int] = (0,), preset: str | None = None,
-          config: Mapping[str, Any] | None = None, parallel: int = 1, start: bool = True,
-          **run_options: Any) -> Sweep:
+          config: Mapping[str, Any] | None = None, parallel: int = 1, evaluate: Sequence[str] | None = None,
+          evaluate_n: int | None = None, start: bool = True, **run_options: Any) -> Sweep:
     """Train every combination of ``vary`` for each seed in the background: one after another, or ``parallel`` at once.
 
     Example::
@@ -489,6 +537,11 @@ def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]],
             is lowered to that count with a RuntimeWarning. Each run folder is what a run in the kernel
             writes; the processes' logs go to ``out/.workers/NAME/workers.log``. ``stop()`` stops every
             process after its step, each writing a final checkpoint.
+        evaluate: Metric groups (``"disentanglement"``, ``"images"``, ``"likelihood"``, ``"modes"`` or a
+            plugin's) each run is measured with once it finishes, in this process; the results are kept in
+            the run's ``evaluations/`` folder (see :mod:`genwidgets.metrics.saved`), where the runs board
+            plots them against the varied fields, e.g. MIG against beta. A restart measures only what is missing.
+        evaluate_n: Examples per metric group (default: each group's own, see :func:`genwidgets.metrics.evaluate`).
         start: Start at once (False: call ``.start()``).
         **run_options: ``log_every``, ``sample_every``, ``checkpoint_every``, ``device``, ... as for
             :func:`genwidgets.train` (with ``parallel`` > 1 they travel to the processes as JSON).
@@ -498,7 +551,8 @@ def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]],
             :func:`claim`); raised before anything is written.
     """
     plan = plan_sweep(model, data, vary=vary, steps=steps, out=out, seeds=seeds, preset=preset, config=config)
-    result = Sweep(plan, parallel=cap_parallel(parallel, stacklevel=2), **run_options)
+    result = Sweep(plan, parallel=cap_parallel(parallel, stacklevel=2), evaluate=evaluate, evaluate_n=evaluate_n,
+                   **run_options)
     if start:
         result.start()
     return result
@@ -515,5 +569,5 @@ def _canonical(value: Any) -> str:
 
 
 __all__ = ["MANIFEST", "WORKERS", "PointStatus", "Sweep", "SweepPlan", "SweepPoint", "cap_parallel",
-           "check_process_options", "claim", "launch_point", "plan_sweep", "point_status", "start_point", "sweep",
+           "check_evaluate", "check_process_options", "claim", "evaluate_outcome", "launch_point", "plan_sweep", "point_status", "start_point", "sweep",
            "usable_cores"]
