@@ -569,5 +569,5 @@ def _canonical(value: Any) -> str:
 
 
 __all__ = ["MANIFEST", "WORKERS", "PointStatus", "Sweep", "SweepPlan", "SweepPoint", "cap_parallel",
-           "check_evaluate", "check_process_options", "claim", "evaluate_outcome", "launch_point", "plan_sweep", "point_status", "start_point", "sweep",
-           "usable_cores"]
+           "check_evaluate", "check_process_options", "claim", "evaluate_outcome", "launch_point", "plan_sweep",
+           "point_status", "start_point", "sweep", "usable_cores"]

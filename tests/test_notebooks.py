@@ -3,10 +3,11 @@
 Notebooks with their own richer test (quickstart, training panel, latent explorer, GAN Lab) are
 executed there; this file executes the rest and checks the printed results.
 
-Two notebooks train for minutes what their checks do not need: the DCGAN/cGAN one (its checks: a
-FID above the real-vs-real floor for both models and a label accuracy for the cGAN) and the
-beta-VAE one (a MIG in [0, 1] for both models, per factor). The test divides their step counts by
-10 (``STEPS_REWRITE``), each replacement checked to apply exactly once; everything else runs as written.
+Three notebooks train for minutes what their checks do not need: the DCGAN/cGAN one (its checks: a
+FID above the real-vs-real floor for both models and a label accuracy for the cGAN), the beta-VAE
+one (a MIG in [0, 1] for both models, per factor) and the sweep (a MIG per run, kept beside it). The
+test divides their step counts by 10 (``STEPS_REWRITE``), each replacement checked to apply exactly
+once; everything else runs as written.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ STEPS_REWRITE = {
     "dcgan_cgan.ipynb": {'"dcgan", data="mnist", steps=300,': '"dcgan", data="mnist", steps=30,',
                          '"cgan", data="mnist", steps=1500,': '"cgan", data="mnist", steps=150,'},
     "beta_vae_dsprites.ipynb": {"steps=1500,": "steps=150,"},
+    "sweep.ipynb": {"steps=600,": "steps=60,"},
 }
 
 
@@ -65,6 +67,20 @@ def test_beta_vae_dsprites_notebook_measures_mig_for_both_models(tmp_path: Path)
     assert set(migs) == {"vae", "beta_vae"}, text
     assert all(0.0 <= float(v) <= 1.0 for v in migs.values())
     assert text.count("MIG per factor") == 2 and "orientation" in text
+
+
+@pytest.mark.slow
+def test_sweep_notebook_trains_every_run_and_plots_mig_against_beta(tmp_path: Path) -> None:
+    text = execute("sweep.ipynb", tmp_path)
+    rows = re.findall(r"^(beta=[\d.]+,seed=\d) *: finished at step 60, MIG ([\d.]+)$", text, flags=re.MULTILINE)
+    assert [name for name, _ in rows] == ["beta=1.0,seed=0", "beta=1.0,seed=1", "beta=8.0,seed=0",
+                                          "beta=8.0,seed=1"], text
+    assert all(0.0 <= float(mig) <= 1.0 for _, mig in rows)
+    assert "board: 4 runs, disentanglement.mig against beta" in text
+    for name, _ in rows:  # each run folder holds what the board reads: its card, grids and kept evaluation
+        run = tmp_path / "runs" / "beta-sweep" / name
+        assert (run / "run.json").is_file() and list((run / "samples").glob("step-*.png"))
+        assert (run / "evaluations" / "step-00000060.json").is_file()
 
 
 @pytest.mark.slow

@@ -145,6 +145,14 @@ def settle_pointer(page: Page, widget: Locator) -> None:
     expect(widget.locator(".js-plotly-plot[data-busy='true']")).to_have_count(0)
 
 
+#: Console errors of Voila's own page, not ours: its default template fetches Font Awesome from a CDN (the
+#: machine is offline), and it loads Notebook 7's lab extension, which cannot find @jupyterlab/docregistry in
+#: Voila's module-federation host. Both reproduce with a notebook holding only `1+1`.
+VOILA_NOISE = ("Failed to load resource: net::ERR_NAME_NOT_RESOLVED", '"shareKey":"@jupyterlab/docregistry"')
+#: The only requests a Voila page may fail: that CDN's.
+VOILA_CDN = "https://cdn.jsdelivr.net/npm/@fortawesome/"
+
+
 def relevant_errors(messages: list[str]) -> list[str]:
     """Console errors and page errors, minus known harmless noise of the Jupyter front ends."""
     harmless = (

@@ -97,11 +97,21 @@ function formatValue(value: unknown): string {
   return String(value);
 }
 
+const isBlank = (v: unknown): boolean => v === null || v === undefined || v === "";
+
 function compare(a: unknown, b: unknown): number {
-  const blankA = a === null || a === undefined || a === "", blankB = b === null || b === undefined || b === "";
-  if (blankA || blankB) return blankA === blankB ? 0 : blankA ? 1 : -1; // blanks last either way
+  if (isBlank(a) || isBlank(b)) return isBlank(a) === isBlank(b) ? 0 : isBlank(a) ? 1 : -1;
   if (typeof a === "number" && typeof b === "number") return a - b;
   return String(a).localeCompare(String(b), "en", { numeric: true });
+}
+
+/** Order rows by `sort`; rows without a value in the column come last in either direction. */
+function sortRows(rows: BoardRow[], sort: SortKey): BoardRow[] {
+  return rows.sort((a, b) => {
+    const va = cellValue(a, sort.column), vb = cellValue(b, sort.column);
+    if (isBlank(va) || isBlank(vb)) return compare(va, vb);
+    return (sort.dir === "asc" ? 1 : -1) * compare(va, vb);
+  });
 }
 
 /** The metric columns the table shows: the chosen metric first, then up to five logged and the evaluated ones. */
@@ -198,7 +208,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     el("th", "", headRow).textContent = "open in";
     const query = filter.value.trim();
     const rows = (model.get("rows") ?? []).filter((r) => matches(r, query));
-    rows.sort((a, b) => (sort.dir === "asc" ? 1 : -1) * compare(cellValue(a, sort.column), cellValue(b, sort.column)));
+    sortRows(rows, sort);
     tbody.replaceChildren();
     for (const row of rows) {
       const tr = el("tr", row.error ? "gw-row-error" : "", tbody);
