@@ -114,6 +114,20 @@ function sortRows(rows: BoardRow[], sort: SortKey): BoardRow[] {
   });
 }
 
+/**
+ * Short labels for metric names: an evaluated metric ("disentanglement.mig") by its last part ("mig"), or
+ * its last two parts where the last alone is ambiguous ("factor_vae.score" beside "images.score").
+ */
+function shortLabels(names: string[]): Map<string, string> {
+  const last = (n: string, k: number) => n.split(".").slice(-k).join(".");
+  const out = new Map<string, string>();
+  for (const name of names) {
+    const one = last(name, 1);
+    out.set(name, names.filter((n) => last(n, 1) === one).length > 1 ? last(name, 2) : one);
+  }
+  return out;
+}
+
 /** The metric columns the table shows: the chosen metric first, then up to five logged and the evaluated ones. */
 function metricColumns(names: string[], chosen: string): string[] {
   const logged = names.filter((n) => !n.includes(".")).slice(0, 5);
@@ -168,8 +182,10 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
   const curvesPlot = new PlotHost(curvesDiv, { redraw: () => drawCurves() });
   const paramPlot = new PlotHost(paramDiv, { redraw: () => drawParam() });
 
-  const columns = (): { key: string; label: string; varied?: boolean; num?: boolean }[] => {
+  const columns = (): { key: string; label: string; title?: string; varied?: boolean; num?: boolean }[] => {
     const varied = model.get("varied") ?? [];
+    const names = model.get("metric_names") ?? [];
+    const labels = shortLabels(names);
     return [
       { key: "id", label: "run" },
       { key: "model", label: "family" },
@@ -177,7 +193,8 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
       ...varied.map((v) => ({ key: `config:${v}`, label: v, varied: true })),
       { key: "state", label: "state" },
       { key: "step", label: "step", num: true },
-      ...metricColumns(model.get("metric_names") ?? [], model.get("metric")).map((m) => ({ key: `metric:${m}`, label: m, num: true })),
+      ...metricColumns(names, model.get("metric")).map((m) => ({ key: `metric:${m}`, label: labels.get(m) ?? m,
+        title: m, num: true })),
     ];
   };
 
@@ -198,7 +215,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
       const th = el("th", col.varied ? "gw-varied" : "", headRow);
       th.textContent = col.label;
       th.dataset.column = col.key;
-      th.title = col.varied ? "differs between runs" : "sort";
+      th.title = col.varied ? `${col.label}: differs between runs` : `${col.title ?? col.label} (click to sort)`;
       if (sort.column === col.key) th.dataset.sort = sort.dir;
       th.addEventListener("click", () => {
         sort = { column: col.key, dir: sort.column === col.key && sort.dir === "asc" ? "desc" : "asc" };
@@ -398,9 +415,9 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
         error_y: { type: "data", array: spread, visible: true, color: COLOURS[1] },
         line: { width: 2, color: COLOURS[1] }, marker: { color: COLOURS[1] } },
     ], {
-      height: 240, margin: { l: 52, r: 12, t: 8, b: 40 }, showlegend: true, legend: { orientation: "h", y: -0.3 },
+      height: 240, margin: { l: 64, r: 12, t: 8, b: 40 }, showlegend: true, legend: { orientation: "h", y: -0.3 },
       xaxis: { title: { text: param }, type: numeric ? (ratio >= 8 ? "log" : "linear") : "category", zeroline: false },
-      yaxis: { title: { text: metric }, zeroline: false },
+      yaxis: { title: { text: shortLabels(model.get("metric_names") ?? []).get(metric) ?? metric }, zeroline: false },
       annotations: px.length ? [] : [{ text: `no run has ${metric} yet`, xref: "paper", yref: "paper", x: 0.5,
         y: 0.5, showarrow: false }],
     });
