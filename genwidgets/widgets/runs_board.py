@@ -113,6 +113,7 @@ class RunsBoard(LiveWidget):
         super().__init__(title=f"runs in {root}", interval=interval, **kwargs)
         self._send_lock = threading.RLock()
         self._nonces: list[str] = []
+        self._grids_sent: tuple[Any, ...] = ()
         self._sync_rows()
         rows = self.rows
         runs = [r["id"] for r in rows if r["state"] not in ("error", "foreign")]
@@ -135,9 +136,7 @@ class RunsBoard(LiveWidget):
     def poll(self) -> bool:
         """Re-read changed run folders; update the table and the shown curves and grids. True when something changed."""
         found = self.index.refresh()
-        if not found:
-            if self.selected and self.metric:  # a selected live run may have logged without its folder's size moving
-                self._send_curves(only_new=True)
+        if not found:  # a run that logged changed its metrics.csv's size, so its folder is among the changed
             return False
         with self.hold_sync():
             self._sync_rows()
@@ -146,8 +145,17 @@ class RunsBoard(LiveWidget):
         selected = set(self.selected)
         if selected & set(found.changed):
             self._send_curves(only_new=True)
-            self._send_grids()
+            if self._shown_grids() != self._grids_sent:  # a new grid (not every metrics row) resends the PNGs
+                self._send_grids()
         return True
+
+    def _shown_grids(self) -> tuple[Any, ...]:
+        """Which grid files the grids message would send now (run, step), to send it only when that changes."""
+        shown = []
+        for rid in self.selected:
+            summary = self.index.runs.get(rid)
+            shown.append((rid, _grid_at(summary.grids, self.grid_step) if summary and summary.grids else None))
+        return tuple(shown)
 
     def _sync_rows(self) -> None:
         rows = self.index.rows()
@@ -236,6 +244,7 @@ class RunsBoard(LiveWidget):
         return pack({"op": "grids", "step": self.grid_step, "grids": grids})
 
     def _send_grids(self) -> None:
+        self._grids_sent = self._shown_grids()
         if not self.closed:
             with self._send_lock:
                 self.send(*self.grids_message())
@@ -284,7 +293,8 @@ class RunsBoard(LiveWidget):
     def close(self) -> None:
         """Stop polling, close the views this board opened, and close the widget."""
         for widget in getattr(self, "opened_widgets", []):
-            widget.close()
+            if hasattr(widget, "close"):
+                widget.close()
         super().close()
 
 
