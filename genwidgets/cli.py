@@ -570,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", nargs="?", default="runs", help="folder of run folders, sweeps or one run (default: runs)")
     p.add_argument("--port", type=POSITIVE, default=8866, help="port on 127.0.0.1 (default: 8866)")
     p.add_argument("--theme", choices=["light", "dark"], default="light", help="page theme")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls of the folders")
+    p.add_argument("--interval", type=float, default=0.5, help="seconds between polls of the folders (default 0.5)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     p.set_defaults(func=cmd_board)
 

@@ -1,4 +1,4 @@
-"""Image helpers: tensors to uint8, sample grids and PNG files (torch + Pillow, no torchvision)."""
+"""Image helpers: tensors to uint8, sample grids and PNG files (Pillow, no torchvision; torch only for its tensors)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 
-def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
+def to_uint8(images: Any) -> np.ndarray:
     """Images in [0, 1] shaped (N, C, H, W) to uint8 (N, H, W, C), clipping out-of-range values."""
-    x = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    x = images.detach().float().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)  # a tensor
     if x.ndim != 4:
         raise ValueError(f"expected images shaped (N, C, H, W), got {x.shape}")
     x = np.nan_to_num(x, nan=0.0)

@@ -486,7 +486,7 @@ def evaluate_outcome(outcome: dict[str, Any], groups: Sequence[str], n: int | No
     if not groups or outcome.get("state") != "finished":
         return
     from .metrics.evaluate import evaluate
-    from .metrics.saved import load_evaluations, scalar_metrics
+    from .runfolders.evaluations import load_evaluations, scalar_metrics
 
     kept = load_evaluations(outcome["dir"]).get(int(outcome["step"]), {})
     missing = [g for g in groups if g not in kept.get("metrics", {})]
@@ -539,7 +539,7 @@ def sweep(model: str, data: str = "mnist", *, vary: Mapping[str, Sequence[Any]],
             process after its step, each writing a final checkpoint.
         evaluate: Metric groups (``"disentanglement"``, ``"images"``, ``"likelihood"``, ``"modes"`` or a
             plugin's) each run is measured with once it finishes, in this process; the results are kept in
-            the run's ``evaluations/`` folder (see :mod:`genwidgets.metrics.saved`), where the runs board
+            the run's ``evaluations/`` folder (see :mod:`genwidgets.runfolders.evaluations`), where the runs board
             plots them against the varied fields, e.g. MIG against beta. A restart measures only what is missing.
         evaluate_n: Examples per metric group (default: each group's own, see :func:`genwidgets.metrics.evaluate`).
         start: Start at once (False: call ``.start()``).

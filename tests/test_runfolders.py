@@ -22,8 +22,8 @@ import pytest
 
 import genwidgets
 from genwidgets.errors import ConfigError
-from genwidgets.metrics import saved
 from genwidgets.runfolders import MetricsFile, MetricsFileError, RunsIndex, find_run_folders, last_row, summarise
+from genwidgets.runfolders import evaluations as saved
 from genwidgets.runfolders import metrics_file as metrics_file_module
 from genwidgets.runfolders.runs import foreign_summary
 from genwidgets.runtime import run_card

@@ -10,6 +10,8 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -33,7 +35,8 @@ def _run(root: Path, name: str, *, beta: float, rows: int, state: str = "finishe
     card = {run_card.MARK: 1, "model": "beta_vae", "plugin": "models", "data": {"name": "digits", "options": {}},
             "config": {"beta": beta, "seed": 0, "lr": 1e-3}, "steps": rows, "state": state, "step": rows,
             "error": None, "pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-            "updated": time.time(), "resumed_from": None, "edits": [[rows // 2, {"lr": 1e-4}]]}
+            "updated": time.time(), "resumed_from": None, "edits": [[rows // 2, {"lr": 1e-4}]],
+            "capabilities": ["sample", "encode", "decode"]}
     (folder / "run.json").write_text(json.dumps(card))
     (folder / "metrics.csv").write_text(HEADER + "".join(f"{s},{s},9,{1 / s:.6g},{beta * 0.1:.6g}\n"
                                                          for s in range(1, rows + 1)))
@@ -132,6 +135,15 @@ def test_a_running_run_is_not_resumed_into_a_second_writer(tmp_path: Path) -> No
         assert widget.open_run("live", "explorer") == "explorer"
     finally:
         widget.close()
+
+
+def test_the_board_imports_and_opens_without_torch(tmp_path: Path) -> None:
+    """A board over run folders with cards needs no torch (2 s of a kernel's start): the page opens in a second."""
+    _run(tmp_path, "beta=1", beta=1.0, rows=20, grids=(10,), checkpoints=(20,))
+    code = ("import sys, genwidgets as gw; b = gw.board(sys.argv[1]); "
+            "print(b.widget.rows[0]['views'], 'torch' in sys.modules); b.close()")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split("\n")[0] == "['panel', 'explorer'] False", out.stdout + out.stderr
 
 
 def test_the_png_fallback_lists_the_runs(board: RunsBoard) -> None:

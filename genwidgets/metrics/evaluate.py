@@ -246,7 +246,7 @@ def evaluate(
         classifier_recipe: Recipe of the image classifier (default: the cached standard one).
         progress: Callback for one-line progress messages.
         save: Keep the result beside the run, in ``run/evaluations/step-N.json`` (merged with groups
-            measured before at that step; see :mod:`genwidgets.metrics.saved`), where the runs board
+            measured before at that step; see :mod:`genwidgets.runfolders.evaluations`), where the runs board
             reads it. Needs a checkpoint, not a model in memory.
 
     Returns:
@@ -325,7 +325,7 @@ def evaluate(
         "seconds": seconds,
     })
     if save and checkpoint is not None:
-        from .saved import save_evaluation
+        from ..runfolders.evaluations import save_evaluation
 
         result["saved"] = str(save_evaluation(result, checkpoint))
     return result

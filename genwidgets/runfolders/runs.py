@@ -21,9 +21,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..metrics.saved import load_evaluations, scalar_metrics
 from ..runtime import run_card
-from ..runtime.checkpoint import STATE_FILE, WEIGHTS_FILE
+from ..runtime.checkpoint_state import STATE_FILE, WEIGHTS_FILE
+from .evaluations import load_evaluations, scalar_metrics
 from .metrics_file import MetricsFileError, last_row, read_header
 
 #: Files and folders whose presence makes a folder a run folder.
@@ -55,6 +55,8 @@ class RunSummary:
         grids: Steps of the sample grids on disk, oldest first.
         checkpoints: Steps of the complete checkpoints.
         edits: Live edits ``[[step, {field: value}], ...]``.
+        capabilities: What the family can do (``["sample", "encode", "decode"]``), from the card; None when
+            the card does not say (the board then asks the plugin registry).
         error: What could not be read, or None.
         signature: File sizes and times that change when the folder does (to re-read only what changed).
     """
@@ -73,6 +75,7 @@ class RunSummary:
     grids: list[int] = dataclasses.field(default_factory=list)
     checkpoints: list[int] = dataclasses.field(default_factory=list)
     edits: list[Any] = dataclasses.field(default_factory=list)
+    capabilities: list[str] | None = None
     error: str | None = None
     signature: tuple[Any, ...] = ()
 
@@ -84,7 +87,8 @@ class RunSummary:
         return {"id": self.id, "model": self.model, "data": self.data, "config": self.config, "steps": self.steps,
                 "step": self.step, "state": self.state, "metrics": finite(self.metrics),
                 "evaluation": finite(self.evaluation), "evaluation_step": self.evaluation_step,
-                "grids": len(self.grids), "checkpoints": self.checkpoints, "edits": self.edits, "error": self.error}
+                "grids": len(self.grids), "checkpoints": self.checkpoints, "edits": self.edits,
+                "capabilities": self.capabilities, "error": self.error}
 
 
 def is_run_folder(path: Path) -> bool:
@@ -161,6 +165,8 @@ def summarise(path: Path, root: Path) -> RunSummary:
         summary.config = dict(card.get("config") or {})
         summary.steps, summary.step = card.get("steps"), int(card.get("step") or 0)
         summary.edits = list(card.get("edits") or [])
+        caps = card.get("capabilities")
+        summary.capabilities = [str(c) for c in caps] if isinstance(caps, list) else None
         summary.state = "crashed" if run_card.process_gone(card) else str(card.get("state") or "unknown")
         if card.get("error"):
             errors.append(str(card["error"]))

@@ -44,11 +44,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import CheckpointError
-from .checkpoint_state import load_state_json, validate_state
+from .checkpoint_state import STATE_FILE, WEIGHTS_FILE, load_state_json, validate_state
 
 FORMAT_VERSION = 1
-WEIGHTS_FILE = "weights.safetensors"
-STATE_FILE = "state.json"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 #: Hidden names genwidgets gives its temporaries: ``.tmp-``/``.old-``/``.trash-`` + name + ``-<pid>-`` + random.
 _TEMPORARY = re.compile(r"^\.(?:tmp|old|trash)-.+?-(\d+)-[A-Za-z0-9_]+$")

@@ -26,6 +26,10 @@ from typing import Any
 from ..bounds import env_limit, json_depth
 from ..errors import CheckpointError, DataError
 
+#: The two files of a checkpoint folder (here, without torch, for readers that only look at folders).
+WEIGHTS_FILE = "weights.safetensors"
+STATE_FILE = "state.json"
+
 #: Most bytes a ``state.json`` may have (see the module docstring for what a real one weighs).
 MAX_STATE_BYTES = 64 * 2**20
 #: Environment variable that raises (or lowers) :data:`MAX_STATE_BYTES`.

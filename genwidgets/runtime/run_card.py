@@ -5,7 +5,7 @@ means reading the run's whole metric history, and says nothing of a run that is 
 card is the small summary a runs board lists a folder by, without opening anything else:
 
 ``{"genwidgets_run": 1, "model", "plugin", "data", "config", "steps", "state", "step", "error",
-"pid", "host", "started", "updated", "resumed_from", "edits"}``; it is rewritten when a live edit
+"pid", "host", "started", "updated", "resumed_from", "edits", "capabilities"}``; it is rewritten when a live edit
 applies too, so ``edits`` (``[[step, {field: value}], ...]``) marks the curves of a board.
 
 * ``state`` is the run's (``running``, ``paused``, ``stopped``, ``finished``, ``failed``) as of
@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from ..data.cache import write_atomic
-from . import run_checkpoint
 from .schedule import edit_log_to_state
 
 FILENAME = "run.json"
@@ -38,11 +37,14 @@ MARK = "genwidgets_run"
 
 def card_of(run: Any) -> dict[str, Any]:
     """The card of ``run`` as it stands now (JSON-ready)."""
+    from .run_checkpoint import plugin_of  # torch: only where a run exists, not for readers of cards
+
     config = run.model.config
     return {
         MARK: 1,
         "model": run.model.name,
-        "plugin": run_checkpoint.plugin_of(run.model.name),
+        "plugin": plugin_of(run.model.name),
+        "capabilities": run.model.capabilities.names(),
         "data": run.data_source,
         "config": config.to_dict() if hasattr(config, "to_dict") else {},
         "steps": run.steps,

@@ -17,6 +17,7 @@ Curves travel as float64 buffers and grids as the PNG files' bytes (see :mod:`.w
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from .live_widget import LiveWidget
 from .wire import pack
 
 #: Views a run can be opened in, with the capability each needs (None: every family).
-VIEWS = {"panel": None, "explorer": "can_decode", "heatmap": "can_discriminate"}
+VIEWS = {"panel": None, "explorer": "decode", "heatmap": "discriminate"}
 
 
 #: Makes the widget of a run folder in a view (``panel``, ``explorer``, ``heatmap``): see
@@ -40,7 +41,7 @@ Opener = Callable[[Path, str], Any]
 
 
 class Poller:
-    """A background thread calling ``tick`` every ``interval`` seconds until closed (a widget :class:`Part`)."""
+    """A background thread calling ``tick`` every ``interval`` seconds (a fixed rate) until closed (a widget Part)."""
 
     def __init__(self, tick: Any, interval: float, *, name: str) -> None:
         self._tick = tick
@@ -56,11 +57,14 @@ class Poller:
         return self._stop.is_set()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        tick = 0.0  # at a fixed rate: a tick every interval, not every interval plus the tick's own time
+        while not self._stop.wait(max(0.0, self.interval - tick)):
             with self._busy:
                 if self._stop.is_set():
                     return
+                started = time.perf_counter()
                 self._tick()
+                tick = time.perf_counter() - started
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop polling (after a tick in progress)."""
@@ -100,11 +104,11 @@ class RunsBoard(LiveWidget):
     param = t.Unicode("", help="The config field on the x axis of the metric-against-hyperparameter plot.").tag(
         sync=True)
     param_metric = t.Unicode("", help="The metric on its y axis.").tag(sync=True)
-    interval = t.Float(1.0, min=0.1, help="Seconds between polls of the run folders.").tag(sync=True)
+    interval = t.Float(0.5, min=0.1, help="Seconds between polls of the run folders.").tag(sync=True)
     refreshed = t.Int(0, help="How many polls found changes (the front end marks its state with it).").tag(sync=True)
     message = t.Unicode("").tag(sync=True)
 
-    def __init__(self, root: str | Path, *, interval: float = 1.0, max_points: int = 2000,
+    def __init__(self, root: str | Path, *, interval: float = 0.5, max_points: int = 2000,
                  selected: list[str] | None = None, metric: str | None = None, opener: Opener | None = None,
                  **kwargs: Any) -> None:
         self._opener = opener
@@ -138,15 +142,14 @@ class RunsBoard(LiveWidget):
         found = self.index.refresh()
         if not found:  # a run that logged changed its metrics.csv's size, so its folder is among the changed
             return False
+        if set(self.selected) & set(found.changed):  # the curves first: they are what a live run is watched for
+            self._send_curves(only_new=True)
         with self.hold_sync():
             self._sync_rows()
             self._update_grid_steps()
             self.refreshed += 1
-        selected = set(self.selected)
-        if selected & set(found.changed):
-            self._send_curves(only_new=True)
-            if self._shown_grids() != self._grids_sent:  # a new grid (not every metrics row) resends the PNGs
-                self._send_grids()
+        if self._shown_grids() != self._grids_sent:  # a new grid (not every metrics row) resends the PNGs
+            self._send_grids()
         return True
 
     def _shown_grids(self) -> tuple[Any, ...]:
@@ -299,16 +302,22 @@ class RunsBoard(LiveWidget):
 
 
 def _views_of(row: dict[str, Any]) -> list[str]:
-    """The views a run can open in, from its family's capabilities (none without a checkpoint)."""
+    """The views a run can open in, from its family's capabilities (none without a checkpoint).
+
+    The run card says what the family can do; only a folder without one (written before cards) asks the
+    plugin registry, which imports the families' plugins (and torch).
+    """
     if not row.get("checkpoints") or not row.get("model"):
         return []
-    from ..registry import get_registry
+    caps = row.get("capabilities")
+    if caps is None:
+        from ..registry import get_registry
 
-    try:
-        caps = get_registry().get_model(row["model"]).capabilities
-    except Exception:  # noqa: BLE001 - a family whose plugin is not installed here
-        return []
-    return [v for v, need in VIEWS.items() if need is None or getattr(caps, need)]
+        try:
+            caps = get_registry().get_model(row["model"]).capabilities.names()
+        except Exception:  # noqa: BLE001 - a family whose plugin is not installed here
+            return []
+    return [v for v, need in VIEWS.items() if need is None or need in caps]
 
 
 def _grid_at(steps: list[int], wanted: int) -> int:
