@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,14 +104,22 @@ def test_poll_follows_new_rows_and_new_runs(board: RunsBoard, tmp_path: Path) ->
     with open(tmp_path / "beta=4" / "metrics.csv", "a") as fh:
         fh.write("302,302,9,0.5,0.4\n")
     board.poll()
-    assert [m["op"] for m in sent] == ["curves"]
+    assert [m["op"] for m in sent] == ["curves", "rows"]
+    assert [r["id"] for r in sent[1]["rows"]] == ["beta=4"] and sent[1]["rows"][0]["step"] == 302  # the changed row
+    sent.clear()
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "beta=4" / "samples" / "step-00000030.png")
     board.poll()
-    assert [m["op"] for m in sent] == ["curves", "grids"] and sent[-1]["grids"][1]["step"] == 30
+    assert [m["op"] for m in sent] == ["rows", "grids"] and sent[-1]["grids"][1]["step"] == 30
     _run(tmp_path, "beta=8", beta=8.0, rows=10)
     refreshed = board.refreshed
+    sent.clear()
     assert board.poll() is True
     assert [r["id"] for r in board.rows][-1] == "beta=8" and board.refreshed == refreshed + 1
+    assert sent[0] == {"op": "rows", "rows": [board.rows[-1]], "removed": []}
+    shutil.rmtree(tmp_path / "beta=8")
+    sent.clear()
+    board.poll()
+    assert sent == [{"op": "rows", "rows": [], "removed": ["beta=8"]}] and len(board.rows) == 2
 
 
 def test_opening_a_run_uses_the_opener_and_refuses_what_cannot_open(board: RunsBoard) -> None:

@@ -23,7 +23,7 @@ from genwidgets.launcher import LaunchedRun
 from genwidgets.model import GenerativeModel
 from genwidgets.runtime.events import Event
 from genwidgets.runtime.model_snapshot import shared_snapshot
-from genwidgets.widgets import DiscriminatorHeatmap, LatentExplorer, TrainingPanel
+from genwidgets.widgets import DiscriminatorHeatmap, LatentExplorer, RunsBoard, TrainingPanel
 from genwidgets.widgets.live_widget import LiveWidget
 
 pytestmark = pytest.mark.usefixtures("recording")
@@ -236,3 +236,22 @@ def test_no_widget_trait_shadows_one_of_ipywidgets(widget):
     own = {name for name in widget.class_trait_names() if name not in base or
            widget.class_traits()[name] is not anywidget.AnyWidget.class_traits()[name]}
     assert not own & base, f"{widget.__name__} redefines ipywidgets' traits {sorted(own & base)}: rename them"
+
+
+@pytest.mark.parametrize("widget", [TrainingPanel, LatentExplorer, DiscriminatorHeatmap, RunsBoard],
+                         ids=lambda w: w.__name__)
+def test_no_widget_method_shadows_one_of_ipywidgets(widget):
+    """A method named like one of Widget's breaks it quietly: ``open`` (ipywidgets opens the comm with it) made
+    the board's constructor fail, ``_send`` (ipywidgets sends every message through it) recursed for ever."""
+    import anywidget
+
+    inherited = {name for cls in anywidget.AnyWidget.__mro__ for name in vars(cls)}
+    allowed = {"close", "__init__", "__doc__", "__module__", "__qualname__", "__firstlineno__",
+               "__static_attributes__", "_repr_mimebundle_", "_esm", "_css", "__annotations__",
+               # what traitlets' metaclass writes into every HasTraits class
+               "_all_trait_default_generators", "_descriptors", "_instance_inits", "_static_immutable_initial_values",
+               "_trait_default_generators", "_traits"}
+    ours = {name for cls in widget.__mro__ if issubclass(cls, LiveWidget) for name in vars(cls)}
+    traits = set(widget.class_trait_names())
+    clash = sorted((ours & inherited) - allowed - traits)
+    assert not clash, f"{widget.__name__} redefines ipywidgets' attributes {clash}: rename them"

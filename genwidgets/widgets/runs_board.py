@@ -94,7 +94,6 @@ class RunsBoard(LiveWidget):
     _esm = esm("runs_board")
 
     title = t.Unicode("").tag(sync=True)
-    rows = t.List(help="One row per run folder (see RunSummary.to_row).").tag(sync=True)
     varied = t.List(t.Unicode(), help="Config fields that differ between runs of a family.").tag(sync=True)
     metric_names = t.List(t.Unicode(), help="Metrics logged or evaluated by some run.").tag(sync=True)
     selected = t.List(t.Unicode(), help="Ids of the runs whose curves and grids are shown.").tag(sync=True)
@@ -118,9 +117,9 @@ class RunsBoard(LiveWidget):
         self._send_lock = threading.RLock()
         self._nonces: list[str] = []
         self._grids_sent: tuple[Any, ...] = ()
-        self._sync_rows()
-        rows = self.rows
-        runs = [r["id"] for r in rows if r["state"] not in ("error", "foreign")]
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._sync_rows(list(self.index.runs), [])
+        runs = [r["id"] for r in self.rows if r["state"] not in ("error", "foreign")]
         self.selected = list(selected) if selected is not None else runs[:4]
         names = self.metric_names
         self.metric = metric or ("loss" if "loss" in names else names[0] if names else "")
@@ -145,9 +144,10 @@ class RunsBoard(LiveWidget):
         if set(self.selected) & set(found.changed):  # the curves first: they are what a live run is watched for
             self._send_curves(only_new=True)
         with self.hold_sync():
-            self._sync_rows()
+            changed = self._sync_rows(found.changed, found.removed)
             self._update_grid_steps()
             self.refreshed += 1
+        self._send_message({"op": "rows", "rows": changed, "removed": found.removed}, [])
         if self._shown_grids() != self._grids_sent:  # a new grid (not every metrics row) resends the PNGs
             self._send_grids()
         return True
@@ -160,13 +160,36 @@ class RunsBoard(LiveWidget):
             shown.append((rid, _grid_at(summary.grids, self.grid_step) if summary and summary.grids else None))
         return tuple(shown)
 
-    def _sync_rows(self) -> None:
-        rows = self.index.rows()
-        for row in rows:
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The table: one row per run folder (see ``RunSummary.to_row``, plus ``views``), ordered by id."""
+        return [self._rows[rid] for rid in sorted(self._rows)]
+
+    def _sync_rows(self, changed: list[str], removed: list[str]) -> list[dict[str, Any]]:
+        """Rebuild the rows of ``changed`` runs and drop ``removed`` ones; returns the rebuilt rows.
+
+        Only these travel to the front end (``{"op": "rows"}``): a live run changes one row a poll, not the
+        table (103 kB a poll for 200 runs, measured by benchmarks/board.py, when the whole table was a trait).
+        """
+        for rid in removed:
+            self._rows.pop(rid, None)
+        rows = []
+        for rid in changed:
+            summary = self.index.runs.get(rid)
+            if summary is None:
+                continue
+            row = summary.to_row()
             row["views"] = _views_of(row)
-        self.rows = rows
+            self._rows[rid] = row
+            rows.append(row)
         self.varied = self.index.varied_config()
         self.metric_names = self.index.metric_names()
+        return rows
+
+    def _send_message(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        if not self.closed:
+            with self._send_lock:
+                self.send(content, buffers)
 
     def _update_grid_steps(self) -> None:
         steps: set[int] = set()
@@ -179,6 +202,7 @@ class RunsBoard(LiveWidget):
     # ---- front end -------------------------------------------------------------------------
     def _hello(self, nonce: str) -> None:
         self._nonces.append(nonce)
+        self._send_message({"op": "rows", "reset": True, "rows": self.rows, "removed": []}, [])
         self._send_curves()
         self._send_grids()
 
@@ -225,9 +249,8 @@ class RunsBoard(LiveWidget):
 
     def _send_curves(self, *, only_new: bool = False) -> None:
         message = self.curves_message(only_new=only_new)
-        if message is not None and not self.closed:
-            with self._send_lock:
-                self.send(*message)
+        if message is not None:
+            self._send_message(*message)
 
     def grids_message(self) -> tuple[dict[str, Any], list[Any]]:
         """The ``grids`` message: each selected run's grid at the chosen step (PNG bytes)."""
@@ -248,9 +271,7 @@ class RunsBoard(LiveWidget):
 
     def _send_grids(self) -> None:
         self._grids_sent = self._shown_grids()
-        if not self.closed:
-            with self._send_lock:
-                self.send(*self.grids_message())
+        self._send_message(*self.grids_message())
 
     # ---- opening runs ----------------------------------------------------------------------
     def open_run(self, run_id: str, view: str) -> Any:

@@ -1,7 +1,8 @@
 // Front end of genwidgets.widgets.RunsBoard: many run folders — table, curve overlay, grids through time,
 // a metric against a hyperparameter, and buttons that open a run in the other widgets.
 //
-// The table is the `rows` trait (sorted and filtered here); curves and grids come as messages with binary
+// The table's rows come as messages, only those that changed (sorted and filtered here); curves and grids come
+// as messages with binary
 // buffers (float64 steps and values, the grids' PNG bytes: see genwidgets/widgets/wire.py).
 
 import css from "./runs_board.css";
@@ -32,10 +33,9 @@ export interface BoardRow {
   views: string[];
 }
 
-/** The board's synced traits (genwidgets/widgets/runs_board.py). */
+/** The board's synced traits (genwidgets/widgets/runs_board.py); the rows come as messages (only those that change). */
 export interface BoardTraits extends LiveTraits {
   title: string;
-  rows: BoardRow[];
   varied: string[];
   metric_names: string[];
   selected: string[];
@@ -53,18 +53,25 @@ interface Curve { id: string; steps?: WireArray; values?: WireArray; edits: [num
 interface Grid { id: string; step?: number; png?: WireArray; error?: string }
 
 interface WidgetData {
+  rows: Map<string, BoardRow>;
   curves: { metric: string; curves: Curve[] } | null;
   grids: { step: number; grids: Grid[] } | null;
-  listeners: Listeners<["curves" | "grids"]>;
+  listeners: Listeners<["rows" | "curves" | "grids"]>;
 }
 
-const STORES = new WidgetStores<WidgetData>(() => ({ curves: null, grids: null, listeners: new Listeners() }));
+const STORES = new WidgetStores<WidgetData>(() => ({ rows: new Map(), curves: null, grids: null,
+  listeners: new Listeners() }));
 
 function initialize({ model }: { model: AnyModel<BoardTraits> }): () => void {
   const data = STORES.of(model);
   return STORES.connect(model, (content: any, buffers: Buffers) => {
     const msg = unpack(content, buffers);
-    if (msg?.op === "curves") {
+    if (msg?.op === "rows") {
+      if (msg.reset) data.rows.clear();
+      for (const id of msg.removed ?? []) data.rows.delete(id);
+      for (const row of msg.rows ?? []) data.rows.set(row.id, row);
+      data.listeners.emit("rows");
+    } else if (msg?.op === "curves") {
       data.curves = msg;
       data.listeners.emit("curves");
     } else if (msg?.op === "grids") {
@@ -175,6 +182,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
   const message = el("div", "gw-board-message", root);
 
   let sort: SortKey = { column: "id", dir: "asc" };
+  const allRows = (): BoardRow[] => [...data.rows.values()];
   const colourOf = (id: string): string => {
     const index = (model.get("selected") ?? []).indexOf(id);
     return index < 0 ? "" : COLOURS[index % COLOURS.length];
@@ -224,7 +232,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     }
     el("th", "", headRow).textContent = "open in";
     const query = filter.value.trim();
-    const rows = (model.get("rows") ?? []).filter((r) => matches(r, query));
+    const rows = allRows().filter((r) => matches(r, query));
     sortRows(rows, sort);
     tbody.replaceChildren();
     for (const row of rows) {
@@ -277,14 +285,14 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     if (!rows.length) {
       const td = el("td", "gw-board-empty", el("tr", "", tbody));
       td.colSpan = cols.length + 2;
-      td.textContent = (model.get("rows") ?? []).length ? "no run matches the filter" : "no run folders yet";
+      td.textContent = allRows().length ? "no run matches the filter" : "no run folders yet";
     }
     root.dataset.rows = String(rows.length);
   };
 
   const syncHeader = () => {
     title.textContent = model.get("title") ?? "";
-    const rows = model.get("rows") ?? [];
+    const rows = allRows();
     const live = rows.filter((r) => r.state === "running").length;
     const errors = rows.filter((r) => r.error).length;
     status.textContent = [`${rows.length} run folder${rows.length === 1 ? "" : "s"}`,
@@ -387,7 +395,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
   const drawParam = () => {
     const param = model.get("param"), metric = model.get("param_metric");
     if (!param || !metric) return;
-    const rows = (model.get("rows") ?? []).filter((r) => r.config && param in r.config);
+    const rows = allRows().filter((r) => r.config && param in r.config);
     const byValue = new Map<string, { x: unknown; ys: number[] }>();
     const px: unknown[] = [], py: number[] = [], text: string[] = [];
     for (const row of rows) {
@@ -434,16 +442,23 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     setTrait(model, "grid_step", index >= steps.length - 1 ? -1 : steps[index]);
   });
 
-  for (const name of ["rows", "varied", "metric_names", "metric", "selected"]) {
+  for (const name of ["varied", "metric_names", "metric", "selected"]) {
     cleanups.push(listen(model, `change:${name}`, drawTable));
   }
-  for (const name of ["title", "rows", "metric_names", "metric", "varied", "param", "param_metric", "message",
+  for (const name of ["title", "metric_names", "metric", "varied", "param", "param_metric", "message",
     "grid_steps", "grid_step", "interval", "refreshed"]) {
     cleanups.push(listen(model, `change:${name}`, syncHeader));
   }
-  for (const name of ["rows", "param", "param_metric"]) cleanups.push(listen(model, `change:${name}`, drawParam));
+  for (const name of ["param", "param_metric"]) cleanups.push(listen(model, `change:${name}`, drawParam));
   cleanups.push(listen(model, "change:selected", () => { drawCurves(); drawGrids(); }));
-  cleanups.push(data.listeners.add((what) => (what === "curves" ? drawCurves() : drawGrids())));
+  cleanups.push(data.listeners.add((what) => {
+    if (what === "rows") {
+      syncHeader();
+      drawTable();
+      drawParam();
+    } else if (what === "curves") drawCurves();
+    else drawGrids();
+  }));
   cleanups.push(() => curvesPlot.dispose(), () => paramPlot.dispose());
 
   syncHeader();
