@@ -13,25 +13,11 @@ import { PlotHost } from "../lib/plot_host";
 import { THEME_CSS } from "../lib/theme";
 import { Listeners, WidgetStores } from "../lib/widget_store";
 import { unpack } from "../lib/wire";
+import {
+  cellValue, formatValue, matchesFilter, metricColumns, paramSummary, shortLabels, sortRows, type BoardRow, type SortKey,
+} from "../lib/board_rows";
 
-/** One run folder as Python summarises it (RunSummary.to_row). */
-export interface BoardRow {
-  id: string;
-  model: string | null;
-  data: string | null;
-  config: Record<string, unknown>;
-  steps: number | null;
-  step: number;
-  state: string;
-  metrics: Record<string, number | null>;
-  evaluation: Record<string, number | null>;
-  evaluation_step: number | null;
-  grids: number;
-  checkpoints: number[];
-  edits: [number, Record<string, unknown>][];
-  error: string | null;
-  views: string[];
-}
+export type { BoardRow };
 
 /** The board's synced traits (genwidgets/widgets/runs_board.py); the rows come as messages (only those that change). */
 export interface BoardTraits extends LiveTraits {
@@ -84,63 +70,6 @@ function initialize({ model }: { model: AnyModel<BoardTraits> }): () => void {
 const COLOURS = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",
   "#FF97FF", "#FECB52"];
 const VIEW_TEXT: Record<string, string> = { panel: "panel", explorer: "explorer", heatmap: "heatmap" };
-
-type SortKey = { column: string; dir: "asc" | "desc" };
-
-/** A cell's value for sorting and showing: config fields, metrics, evaluations and the fixed columns. */
-function cellValue(row: BoardRow, column: string): unknown {
-  if (column.startsWith("config:")) return row.config[column.slice(7)];
-  if (column.startsWith("metric:")) {
-    const name = column.slice(7);
-    return row.metrics[name] ?? row.evaluation[name] ?? null;
-  }
-  return (row as unknown as Record<string, unknown>)[column];
-}
-
-function formatValue(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "number") return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toPrecision(4);
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
-
-const isBlank = (v: unknown): boolean => v === null || v === undefined || v === "";
-
-function compare(a: unknown, b: unknown): number {
-  if (isBlank(a) || isBlank(b)) return isBlank(a) === isBlank(b) ? 0 : isBlank(a) ? 1 : -1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  return String(a).localeCompare(String(b), "en", { numeric: true });
-}
-
-/** Order rows by `sort`; rows without a value in the column come last in either direction. */
-function sortRows(rows: BoardRow[], sort: SortKey): BoardRow[] {
-  return rows.sort((a, b) => {
-    const va = cellValue(a, sort.column), vb = cellValue(b, sort.column);
-    if (isBlank(va) || isBlank(vb)) return compare(va, vb);
-    return (sort.dir === "asc" ? 1 : -1) * compare(va, vb);
-  });
-}
-
-/**
- * Short labels for metric names: an evaluated metric ("disentanglement.mig") by its last part ("mig"), or
- * its last two parts where the last alone is ambiguous ("factor_vae.score" beside "images.score").
- */
-function shortLabels(names: string[]): Map<string, string> {
-  const last = (n: string, k: number) => n.split(".").slice(-k).join(".");
-  const out = new Map<string, string>();
-  for (const name of names) {
-    const one = last(name, 1);
-    out.set(name, names.filter((n) => last(n, 1) === one).length > 1 ? last(name, 2) : one);
-  }
-  return out;
-}
-
-/** The metric columns the table shows: the chosen metric first, then up to five logged and the evaluated ones. */
-function metricColumns(names: string[], chosen: string): string[] {
-  const logged = names.filter((n) => !n.includes(".")).slice(0, 5);
-  const evaluated = names.filter((n) => n.includes("."));
-  return [...new Set([chosen, ...logged, ...evaluated].filter(Boolean))];
-}
 
 function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLElement }): () => void {
   const data = STORES.of(model);
@@ -206,13 +135,6 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     ];
   };
 
-  const matches = (row: BoardRow, query: string): boolean => {
-    if (!query) return true;
-    const text = [row.id, row.model, row.data, row.state, row.error,
-      ...Object.entries(row.config).map(([k, v]) => `${k}=${formatValue(v)}`)].join(" ").toLowerCase();
-    return query.toLowerCase().split(/\s+/).filter(Boolean).every((word) => text.includes(word));
-  };
-
   const drawTable = () => {
     const cols = columns();
     const selected = new Set(model.get("selected") ?? []);
@@ -232,7 +154,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     }
     el("th", "", headRow).textContent = "open in";
     const query = filter.value.trim();
-    const rows = allRows().filter((r) => matches(r, query));
+    const rows = allRows().filter((r) => matchesFilter(r, query));
     sortRows(rows, sort);
     tbody.replaceChildren();
     for (const row of rows) {
@@ -395,36 +317,18 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
   const drawParam = () => {
     const param = model.get("param"), metric = model.get("param_metric");
     if (!param || !metric) return;
-    const rows = allRows().filter((r) => r.config && param in r.config);
-    const byValue = new Map<string, { x: unknown; ys: number[] }>();
-    const px: unknown[] = [], py: number[] = [], text: string[] = [];
-    for (const row of rows) {
-      const y = row.metrics[metric] ?? row.evaluation[metric];
-      if (y === null || y === undefined) continue;
-      const x = row.config[param];
-      px.push(x); py.push(y); text.push(row.id);
-      const key = JSON.stringify(x);
-      if (!byValue.has(key)) byValue.set(key, { x, ys: [] });
-      byValue.get(key)!.ys.push(y);
-    }
-    const groups = [...byValue.values()].sort((a, b) => compare(a.x, b.x));
-    const mean = groups.map((g) => g.ys.reduce((s, v) => s + v, 0) / g.ys.length);
-    const spread = groups.map((g, i) => g.ys.length > 1
-      ? Math.sqrt(g.ys.reduce((s, v) => s + (v - mean[i]) ** 2, 0) / (g.ys.length - 1)) : 0);
-    const numeric = groups.every((g) => typeof g.x === "number");
-    const positive = numeric && groups.every((g) => (g.x as number) > 0);
-    const ratio = positive && groups.length > 2
-      ? (groups[groups.length - 1].x as number) / (groups[0].x as number) : 1;
+    const { px, py, text, groups, numeric, logX } = paramSummary(allRows(), param, metric);
     paramPlot.draw([
       { type: "scatter", mode: "markers", name: "one run", x: px, y: py, text,
         marker: { size: 8, opacity: 0.85, color: COLOURS[0] },
         hovertemplate: `%{text}<br>${param}=%{x}: %{y:.4g}<extra></extra>` },
-      { type: "scatter", mode: "lines+markers", name: "mean ± sd over seeds", x: groups.map((g) => g.x), y: mean,
-        error_y: { type: "data", array: spread, visible: true, color: COLOURS[1] },
+      { type: "scatter", mode: "lines+markers", name: "mean ± sd over seeds", x: groups.map((g) => g.x),
+        y: groups.map((g) => g.mean),
+        error_y: { type: "data", array: groups.map((g) => g.spread), visible: true, color: COLOURS[1] },
         line: { width: 2, color: COLOURS[1] }, marker: { color: COLOURS[1] } },
     ], {
       height: 240, margin: { l: 64, r: 12, t: 8, b: 40 }, showlegend: true, legend: { orientation: "h", y: -0.3 },
-      xaxis: { title: { text: param }, type: numeric ? (ratio >= 8 ? "log" : "linear") : "category", zeroline: false },
+      xaxis: { title: { text: param }, type: numeric ? (logX ? "log" : "linear") : "category", zeroline: false },
       yaxis: { title: { text: shortLabels(model.get("metric_names") ?? []).get(metric) ?? metric }, zeroline: false },
       annotations: px.length ? [] : [{ text: `no run has ${metric} yet`, xref: "paper", yref: "paper", x: 0.5,
         y: 0.5, showarrow: false }],
