@@ -231,3 +231,24 @@ def test_parallel_is_capped_at_the_usable_cores_and_checked_before_anything_is_w
     with pytest.raises(ConfigError, match="cannot go to a run's process"):
         gw.sweep("vae", data="digits", parallel=2, loggers=[object()], **plan)
     assert not out.exists()
+
+
+def test_a_sweep_evaluates_each_finished_run_once_and_keeps_the_result_beside_it(tmp_path):
+    """``evaluate=[...]``: each run's metrics land in its ``evaluations/`` (where the board reads them); a restart
+    measures nothing again, and an unknown group is refused before anything is written."""
+    options = dict(data="ring", preset="toy2d", vary={"lr_g": [1e-3, 2e-3]}, steps=20, evaluate=["modes"],
+                   evaluate_n=500, log_every=10, sample_every=10, checkpoint_every=None)
+    with pytest.raises(ConfigError, match="unknown metric groups"):
+        gw.sweep("gan", out=tmp_path / "bad", **{**options, "evaluate": ["fid"]})
+    assert not (tmp_path / "bad").exists()
+    s = gw.sweep("gan", out=tmp_path / "s", **options)
+    assert s.wait(240) and s.state == "finished", s.outcomes
+    kept = tmp_path / "s" / "lr_g=0.001,seed=0" / "evaluations" / "step-00000020.json"
+    assert {o["name"]: sorted(o["evaluation"]) for o in s.outcomes} == {
+        name: ["modes.hq_percent", "modes.modes_covered", "modes.num_modes", "modes.reverse_kl"]
+        for name in ("lr_g=0.001,seed=0", "lr_g=0.002,seed=0")}
+    assert json.loads(kept.read_text())["metrics"]["modes"]["num_modes"] == 8
+    written = kept.stat().st_mtime_ns
+    again = gw.sweep("gan", out=tmp_path / "s", **options)
+    assert again.wait(120) and [o["was"] for o in again.outcomes] == ["finished", "finished"]
+    assert kept.stat().st_mtime_ns == written and again.outcomes[0]["evaluation"] == s.outcomes[0]["evaluation"]
