@@ -122,7 +122,8 @@ class RunsBoard(LiveWidget):
         runs = [r["id"] for r in self.rows if r["state"] not in ("error", "foreign")]
         self.selected = list(selected) if selected is not None else runs[:4]
         names = self.metric_names
-        self.metric = metric or ("loss" if "loss" in names else names[0] if names else "")
+        losses = [n for n in names if n == "loss"] or [n for n in names if "loss" in n]  # loss, else loss_g...
+        self.metric = metric or (losses[0] if losses else names[0] if names else "")
         self.param = self.varied[0] if self.varied else ""
         evaluated = [n for n in names if "." in n]
         self.param_metric = evaluated[0] if evaluated else self.metric

@@ -1,6 +1,6 @@
 """The runs board in a real Chromium: in JupyterLab (a notebook cell) and as its own page (`genwidgets board`, Voila).
 
-Two finished beta-VAE runs (beta 1 and 4) and a damaged run folder sit under ``runs/``. The board must
+Two finished beta-VAE runs (beta 1 and 4) and a damaged run folder sit under ``board-runs/``. The board must
 list the three (the damaged one as an error row), overlay both runs' curves, change the grids when the
 step slider moves, sort by the varied field, open a run in the latent explorer below the board, and pick
 up a run that starts training in the kernel while the board is open. The standalone page shows the same
@@ -30,24 +30,27 @@ NOTEBOOK = "board.ipynb"
 BOARD = ".gw-board"
 BOARD_CELL = """\
 import genwidgets as gw
-b = gw.board("runs", interval=0.5)
+b = gw.board("board-runs", interval=0.5)
 b"""
 #: Starts a run in the notebook's kernel (ended with the kernel after the test).
 LIVE = ("globals().setdefault('live', __import__('genwidgets').train('beta_vae', data='digits', preset='tiny', "
-        "config={'beta': 2.0}, steps=1_000_000, out='runs/live', log_every=5, sample_every=1000, "
+        "config={'beta': 2.0}, steps=1_000_000, out='board-runs/live', log_every=5, sample_every=1000, "
         "checkpoint_every=None)).state == 'running'")
 
 
-def write_runs(root: Path) -> None:
-    """Two finished tiny beta-VAE runs with grids at steps 10-40, and a folder with a damaged run card."""
+def write_runs(root: Path) -> Path:
+    """Under ``root/board-runs``: two finished tiny beta-VAE runs with grids at steps 10-40, and a folder with a
+    damaged run card. Returns that folder."""
     import genwidgets as gw
 
+    runs = root / "board-runs"
     for beta in (1.0, 4.0):
         gw.train("beta_vae", data="digits", preset="tiny", config={"beta": beta}, steps=40,
-                 out=root / "runs" / f"beta={beta}", log_every=5, sample_every=10, checkpoint_every=20).wait()
-    broken = root / "runs" / "broken"
+                 out=runs / f"beta={beta}", log_every=5, sample_every=10, checkpoint_every=20).wait()
+    broken = runs / "broken"
     broken.mkdir(parents=True)
     (broken / "run.json").write_text("{not json")
+    return runs
 
 
 def write_notebook(root: Path) -> str:
@@ -100,7 +103,7 @@ def test_board_in_jupyterlab(open_notebook, page: Page) -> None:
     # A run that starts training in the kernel appears, live, and its step moves on.
     assert kernel_eval(connection, LIVE) == "True"
     live = board.locator("tr[data-id='live']")
-    expect(live.locator(".gw-state")).to_have_attribute("data-state", "running")
+    expect(live.locator(".gw-board-state")).to_have_attribute("data-state", "running")
     expect(board).to_have_attribute("data-rows", "4")
     step_cell = "tr[data-id='live'] td.gw-num"  # "35 / 1,000,000"
     first_step = int(live.locator("td.gw-num").first.text_content().split("/")[0].replace(",", "").strip() or 0)
@@ -111,9 +114,9 @@ def test_board_in_jupyterlab(open_notebook, page: Page) -> None:
 
 
 def test_board_as_its_own_page(tmp_path: Path, page: Page) -> None:
-    write_runs(tmp_path)
+    runs = write_runs(tmp_path)
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "genwidgets", "board", str(tmp_path / "runs"), "--port",
+    server = subprocess.Popen([sys.executable, "-m", "genwidgets", "board", str(runs), "--port",
                                str(port), "--no-browser", "--interval", "0.5"], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
     failed: list[str] = []
@@ -140,4 +143,4 @@ def test_board_as_its_own_page(tmp_path: Path, page: Page) -> None:
     finally:
         server.terminate()
         server.wait(20)
-    assert not list(tmp_path.glob("runs/*.ipynb")), "the page's notebook must not be written into the runs folder"
+    assert not list(runs.glob("*.ipynb")), "the page's notebook must not be written into the runs folder"

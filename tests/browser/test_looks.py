@@ -2,8 +2,9 @@
 
 One notebook holds a finished 2-D GAN's panel, a VAE's latent explorer, the GAN's discriminator
 heatmap, a DCGAN's latent explorer (codes laid out by what it makes of them, coloured by the class
-MNIST's shipped classifier sees) and a live GAN's panel. For each theme (JupyterLab Light,
-JupyterLab Dark, switched live through Lab's own command) and each width (600 and 1280 px):
+MNIST's shipped classifier sees), a live GAN's panel and a runs board over two finished GAN runs. For
+each theme (JupyterLab Light, JupyterLab Dark, switched live through Lab's own command) and each width
+(600 and 1280 px):
 
 * **contrast, by pixels**: in a screenshot of each widget's title and of a plot's tick labels, the
   text differs from its background by a WCAG contrast ratio of at least 4 (title) and 3 (ticks);
@@ -49,11 +50,15 @@ CELLS = [
      'dc.wait()\nLatentExplorer(dc, n=500)'),
     ('live = gw.train("gan", data="ring", preset="tiny", steps=1_000_000, log_every=20, sample_every=500, '
      'checkpoint_every=None)\nTrainingPanel(live)'),
+    ('for lr in (1e-3, 4e-3):\n'
+     '    gw.train("gan", data="ring", preset="toy2d", config={"lr_g": lr}, steps=100, out=f"looks-runs/lr_g={lr}", '
+     'log_every=5, sample_every=50).wait()\ngw.board("looks-runs")'),
 ]
 
 #: The widgets, as (name for screenshots, CSS selector of the root, index among roots of that kind).
 WIDGETS = [("training-panel", ".gw-training-panel", 0), ("latent-explorer", ".gw-latent-explorer", 0),
-           ("discriminator-heatmap", ".gw-heatmap", 0), ("gan-latent-explorer", ".gw-latent-explorer", 1)]
+           ("discriminator-heatmap", ".gw-heatmap", 0), ("gan-latent-explorer", ".gw-latent-explorer", 1),
+           ("runs-board-lab", ".gw-board", 0)]
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 WIDTHS = (600, 1280)
@@ -66,7 +71,10 @@ ALL_DRAWN = """() => {
       && p.querySelector('.gw-curves .xtick text'))
     && explorers.length === 2 && explorers.every((ex) => ex.dataset.mapPoints === '500'
       && !!ex.querySelector('.gw-map .xtick text'))
-    && hm?.dataset.frameStep !== undefined && !!hm.querySelector('.heatmaplayer image'); }"""
+    && hm?.dataset.frameStep !== undefined && !!hm.querySelector('.heatmaplayer image')
+    && (document.querySelector('.gw-board')?.dataset.curves ?? '').split('|')
+      .filter((c) => /:[1-9]/.test(c)).length === 2
+    && !!document.querySelector('.gw-board .gw-board-curves-plot .xtick text'); }"""
 
 #: JS: every plot has finished its queued draws and is laid out at its box's width (plotly follows the box).
 FITTED = """() => [...document.querySelectorAll('.gw-root .js-plotly-plot')].every((div) => {

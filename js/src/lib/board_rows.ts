@@ -32,10 +32,12 @@ export function cellValue(row: BoardRow, column: string): unknown {
   return (row as unknown as Record<string, unknown>)[column];
 }
 
-/** A cell's text: integers with thousands separators, other numbers to 4 significant digits. */
+/** A cell's text: integers with thousands separators, other numbers to 4 significant digits (0.001, not 0.001000). */
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return "";
-  if (typeof value === "number") return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toPrecision(4);
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? value.toLocaleString("en-US") : String(Number(value.toPrecision(4)));
+  }
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }

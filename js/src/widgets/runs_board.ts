@@ -175,7 +175,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
         const td = el("td", "", tr);
         td.textContent = row.id;
         const state = el("td", "", tr);
-        el("span", "gw-state", state).dataset.state = row.state;
+        el("span", "gw-board-state", state).dataset.state = row.state;
         (state.firstChild as HTMLElement).textContent = row.state;
         const err = el("td", "gw-error-text", tr);
         err.colSpan = cols.length - 1;
@@ -185,7 +185,7 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
       for (const col of cols) {
         const td = el("td", `${col.varied ? "gw-varied" : ""} ${col.num ? "gw-num" : ""}`, tr);
         if (col.key === "state") {
-          const badge = el("span", "gw-state", td);
+          const badge = el("span", "gw-board-state", td);
           badge.dataset.state = row.state;
           badge.textContent = row.state;
           if (row.error) td.title = row.error;
@@ -275,8 +275,9 @@ function render({ model, el: host }: { model: AnyModel<BoardTraits>; el: HTMLEle
     }
     if (notes.length) curvesTitle.append(el("span", "gw-board-status", undefined), ` (${notes.join("; ")})`);
     curvesPlot.draw(traces, {
-      height: 260, margin: { l: 52, r: 12, t: 8, b: 28 }, xaxis: { zeroline: false },
-      yaxis: { zeroline: false }, showlegend: traces.length > 1, legend: { orientation: "h", y: -0.12, yanchor: "top" },
+      height: 280, margin: { l: 52, r: 12, t: 8, b: traces.length > 1 ? 64 : 28 }, xaxis: { zeroline: false },
+      yaxis: { zeroline: false }, showlegend: traces.length > 1,
+      legend: { orientation: "h", x: 0, y: -0.16, yanchor: "top" },
       shapes, uirevision: metric,
       annotations: traces.length ? [] : [{ text: (model.get("selected") ?? []).length ? "nothing logged yet"
         : "tick runs in the table to overlay their curves", xref: "paper", yref: "paper", x: 0.5, y: 0.5,
