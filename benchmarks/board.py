@@ -9,18 +9,22 @@ follows live runs at <= 1 s lag, in bounded memory (curves downsampled for displ
 **The data.** ``--runs`` synthetic run folders (default 200) under ``--dir`` (kept and reused on the next
 call when its parameters match) or a temporary folder, in four sweep-like folders
 (``sweep-0/beta=4,seed=1`` ...). Each holds what a ``beta_vae`` run writes: ``run.json`` (the keys of
-:func:`genwidgets.runtime.run_card.card_of`, marked ``genwidgets_run: 1``), ``metrics.csv`` of
+:func:`genwidgets.runtime.run_card.card_of`, marked ``genwidgets_run: 1``, ``capabilities`` included, so
+the board needs no plugin registry), ``metrics.csv`` of
 ``--rows`` rows (default 100,000; columns ``step,time,steps_per_sec,loss,recon,kl,elbo`` formatted as the
 CSV logger writes them, CRLF line ends included), 20 PNG sample grids (``samples/step-XXXXXXXX.png``, about
 16 kB each, plus ``samples.png``), one complete checkpoint folder (tiny dummy ``state.json`` and
 ``weights.safetensors``: the reader only checks that they exist) and, for finished runs, one saved
 evaluation. ``--live`` runs (default 4, spread over the sweeps) have cards that say ``running`` (with this
 process's pid, so they do not read as crashed); the others say ``finished``. A second tree of the same runs
-with a tenth of the rows, and 1/4-size trees of symlinks into both, serve the memory comparison.
+with a tenth of the rows, and 1/4-size trees of symlinks into both, serve the memory comparison. A kept tree
+whose cards are older than :data:`CARD_VERSION` gets new cards, not new data.
 
 **The board** is :class:`~genwidgets.widgets.RunsBoard`, constructed outside a kernel. Its comm is
 replaced (as in ``heatmap.py``) by one that does what ipykernel does with each message before the
-socket: JSON-encode it and copy its buffers; it counts the bytes per kind of message and notes when
+socket: JSON-encode it and copy its buffers; it counts the bytes per kind of message (``state``: synced
+traits; ``rows``: the table rows a poll changed; ``rows (whole table)``: the table a hello sends;
+``curves``; ``grids``; ``comm_open``: the widget's initial state) and the table rows sent, and notes when
 each ``curves`` message goes out and the newest step of each curve in it. The board's own poll thread
 runs only in the live-lag measurement; elsewhere the board gets ``interval=3600`` and is driven by hand.
 
@@ -32,22 +36,29 @@ What is measured (medians over ``--repeats`` alternating repeats unless said oth
   4 selected runs' curves, first read, and grids sent), which is when a displayed board has drawn
   everything; and a bare ``RunsIndex(root).refresh()``. Each with the OS file cache warm, and "cold":
   every file's cached pages dropped first with ``posix_fadvise(DONTNEED)`` (directories stay cached; the
-  VM host may still cache the disk). And the first board in a fresh interpreter (3 interpreters),
-  alone and with the imports it needs (``import genwidgets``, then the board's module, which imports
-  torch). Target <= 2 s.
+  VM host may still cache the disk). Also the bytes one open + hello sends, by kind. And the first board
+  in a fresh interpreter (3 interpreters), alone and with the imports it needs (``import genwidgets``,
+  then the board's module), then its hello; and whether ``torch`` is in ``sys.modules`` after the
+  imports, after opening and after the hello (the board should never import it), and the interpreter's
+  RSS then. Target <= 2 s.
 * **poll, nothing changed**: one ``board.poll()`` with 4 runs' curves followed and no file changing,
-  the steady cost of following all runs at a 1 s poll (so ms per poll = thousandths of a core).
+  the steady cost of following all runs (ms per poll = thousandths of a core at a 1 s poll, twice that at
+  the default 0.5 s).
 * **live lag**: a writer process appends rows to the ``--live`` runs' ``metrics.csv`` (100 rows/s each,
   whole CRLF rows with one ``write`` as the CSV logger does, the wall-clock write time in the ``time``
-  column) for ``--live-seconds`` while the board, with those runs selected and the curves first read
-  (as after a front end's hello), polls on its own thread at ``--interval`` (1.0 s). A row's lag is
+  column) for ``--live-seconds`` while the board, with those runs selected and a front end's hello
+  answered (the whole table sent, the curves first read, the grids sent), polls on its own thread at each
+  ``--interval`` (default 0.5 s, the board's default; the poller runs at a fixed rate). A row's lag is
   from its write to the first ``curves`` message whose curve for that run reaches the row's step;
-  every row written counts (the writer stops, then the board gets 2.5 s to show the last rows).
-  Target: p95 <= 1 s. Also the duration of each poll and the bytes sent per poll, by message kind.
+  every row written counts (the writer stops, then the board gets 2.5 intervals to show the last rows).
+  Target: p95 <= 1 s. Also the duration of each poll, the bytes and messages sent per poll (all polls,
+  the last idle ones included), by message kind, and the table rows per ``rows`` message.
 * **curve load**: ``curves_message()`` for the 4 default selected runs (``--rows`` rows each), first
   read (the followed files dropped before each), and the message size (JSON content + binary buffers),
   bounded by ``max_points`` (2,000 rows kept per curve).
-* **memory**: in a fresh interpreter per case (registry and torch loaded first), the growth of the
+* **memory**: in a fresh interpreter per case (registry and torch loaded first, as in the first runs of
+  this benchmark, though the board no longer needs them; the probe also checks that the synthetic cards'
+  ``capabilities`` are beta_vae's), the growth of the
   resident set (RSS, sampled every ms from ``/proc/self/statm``: peak and after) from opening a board,
   following 4 curves (first read) and 3 polls; the same with glibc's mmap threshold pinned (see
   :func:`measure_memory`); and tracemalloc's peak and retained bytes for the same work. Cases: N/4 and N
@@ -96,6 +107,11 @@ SWEEPS = 4
 LR = (5e-4, 1e-4, 1e-3, 2e-4)
 MARKER = ".board-bench.json"
 TREE_VERSION = 2
+#: 2: cards carry ``capabilities`` (as ``card_of`` writes them since the board stopped needing the registry).
+CARD_VERSION = 2
+#: beta_vae's ``capabilities.names()``, as ``card_of`` writes them (checked by the memory probe, which loads the
+#: registry: this process must not import torch).
+CAPABILITIES = ["sample", "encode", "decode"]
 MAX_POINTS = 2000
 
 
@@ -124,7 +140,8 @@ def card(run_id: str, index: int, rows: int, state: str) -> dict[str, Any]:
               "width": 32, "likelihood": "auto", "lr": LR[sweep % len(LR)], "beta": beta, "capacity_max": 0.0,
               "capacity_steps": 100000, "gamma": 1000.0}
     last = rows * LOG_EVERY
-    return {MARK: 1, "model": "beta_vae", "plugin": "models", "data": {"name": "dsprites", "options": {}},
+    return {MARK: 1, "model": "beta_vae", "plugin": "models", "capabilities": list(CAPABILITIES),
+            "data": {"name": "dsprites", "options": {}},
             "config": config, "steps": last if state == "finished" else 2 * last, "state": state, "step": last,
             "error": None, "pid": os.getpid(), "host": socket.gethostname(), "started": 1.8e9 + index,
             "updated": 1.8e9 + index + last / 280, "resumed_from": None,
@@ -199,6 +216,10 @@ def ensure_tree(root: Path, runs: int, rows: int, live: int, pngs: list[bytes]) 
     if marker.exists():
         kept = json.loads(marker.read_text())
         if {k: kept.get(k) for k in wanted} == wanted:
+            if kept.get("cards", 1) != CARD_VERSION:  # the same data, older cards: rewrite only the cards
+                write_cards(root, runs, rows, wanted["live"])
+                kept["cards"] = CARD_VERSION
+                marker.write_text(json.dumps(kept))
             restore_live(root, kept)
             return 0.0
         shutil.rmtree(root)  # a tree this benchmark made, for other sizes
@@ -212,10 +233,18 @@ def ensure_tree(root: Path, runs: int, rows: int, live: int, pngs: list[bytes]) 
         sizes = list(pool.map(make_run, [str(root)] * runs, ids, range(runs), [rows] * runs, states,
                               [pngs] * runs, chunksize=4))
     size_of = dict(zip(ids, sizes, strict=True))
-    kept = {**wanted, "live_sizes": {rid: size_of[rid] for rid in wanted["live"]}}
+    kept = {**wanted, "cards": CARD_VERSION, "live_sizes": {rid: size_of[rid] for rid in wanted["live"]}}
     marker.write_text(json.dumps(kept))
     restore_live(root, kept)  # the cards were written by pool workers, now gone: give them this process's pid
     return time.perf_counter() - t0
+
+
+def write_cards(root: Path, runs: int, rows: int, live: list[str]) -> None:
+    """Rewrite the card of each real run folder of a tree (not the symlinks into another tree)."""
+    for index, rid in enumerate(run_ids(runs)):
+        folder = root / rid
+        if folder.is_dir() and not folder.is_symlink():
+            write_card(folder, card(rid, index, rows, "running" if rid in live else "finished"))
 
 
 def restore_live(root: Path, kept: dict[str, Any]) -> None:
@@ -246,8 +275,13 @@ def heavy_tree(source: Path, target: Path, runs: int, rows: int, pngs: list[byte
     heavy = sorted(run_ids(runs))[:4]
     marker = target / MARKER
     wanted = {"version": TREE_VERSION, "runs": runs, "rows": rows, "heavy": heavy}
-    if marker.exists() and json.loads(marker.read_text()) == wanted:
-        return heavy
+    if marker.exists():
+        kept = json.loads(marker.read_text())
+        if {k: kept.get(k) for k in wanted} == wanted:
+            if kept.get("cards", 1) != CARD_VERSION:  # the same data, older cards (the heavy runs are finished)
+                write_cards(target, runs, rows, [])
+                marker.write_text(json.dumps({**wanted, "cards": CARD_VERSION}))
+            return heavy
     if target.exists():
         shutil.rmtree(target)
     index = {rid: i for i, rid in enumerate(run_ids(runs))}
@@ -257,7 +291,7 @@ def heavy_tree(source: Path, target: Path, runs: int, rows: int, pngs: list[byte
         else:
             (target / rid).parent.mkdir(parents=True, exist_ok=True)
             (target / rid).symlink_to(source / rid, target_is_directory=True)
-    marker.write_text(json.dumps(wanted))
+    marker.write_text(json.dumps({**wanted, "cards": CARD_VERSION}))
     return heavy
 
 
@@ -282,18 +316,24 @@ def drop_cache(root: Path) -> None:
 
 # ---- the comm and the board ------------------------------------------------------------------------------
 class CountingComm(BaseComm):
-    """Encodes each message as ipykernel would (JSON + buffer copies); counts bytes per kind; notes curve sends."""
+    """Encodes each message as ipykernel would (JSON + buffer copies); counts bytes per kind; notes curve sends.
+
+    Kinds: a custom message's ``op`` (``rows``, ``curves``, ``grids``; a ``rows`` message with ``reset``, the
+    whole table a hello sends, is ``rows (whole table)``), ``state`` for synced traits, else the message type.
+    """
 
     lock = threading.Lock()
     nbytes: dict[str, int] = {}
     counts: dict[str, int] = {}
+    #: Table rows sent per kind of ``rows`` message.
+    table_rows: dict[str, int] = {}
     #: (wall time, {run id: newest step in its curve}, bytes) of each ``curves`` message.
     curves: list[tuple[float, dict[str, float], int]] = []
 
     @classmethod
     def reset(cls) -> None:
         with cls.lock:
-            cls.nbytes, cls.counts, cls.curves = {}, {}, []
+            cls.nbytes, cls.counts, cls.curves, cls.table_rows = {}, {}, [], {}
 
     def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None,
                     **keys: Any) -> None:
@@ -301,8 +341,11 @@ class CountingComm(BaseComm):
         copies = [bytes(b) for b in buffers or []]
         size = len(text) + sum(map(len, copies))
         data = data or {}
+        content = data.get("content") or {}
         if msg_type == "comm_msg" and data.get("method") == "custom":
-            kind = str((data.get("content") or {}).get("op"))
+            kind = str(content.get("op"))
+            if kind == "rows" and content.get("reset"):
+                kind = "rows (whole table)"
         elif msg_type == "comm_msg" and data.get("method") == "update":
             kind = "state"
         else:
@@ -315,6 +358,8 @@ class CountingComm(BaseComm):
         with CountingComm.lock:
             CountingComm.nbytes[kind] = CountingComm.nbytes.get(kind, 0) + size
             CountingComm.counts[kind] = CountingComm.counts.get(kind, 0) + 1
+            if kind.startswith("rows"):
+                CountingComm.table_rows[kind] = CountingComm.table_rows.get(kind, 0) + len(content.get("rows") or [])
             if kind == "curves":
                 CountingComm.curves.append((time.time(), newest, size))
 
@@ -350,10 +395,11 @@ def stats(xs: list[float]) -> tuple[float, float]:
 
 
 # ---- measurements ----------------------------------------------------------------------------------------
-def measure_open(root: Path, repeats: int) -> dict[str, list[float]]:
+def measure_open(root: Path, repeats: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Seconds to construct a board (alone, and with a front end's hello), to refresh a bare index; alternating.
 
-    "cold": every file's cached pages dropped just before (see :func:`drop_cache`).
+    "cold": every file's cached pages dropped just before (see :func:`drop_cache`). Also what one open + hello
+    sends: bytes, messages and table rows per kind of message.
     """
     from genwidgets.runfolders import RunsIndex
 
@@ -370,7 +416,11 @@ def measure_open(root: Path, repeats: int) -> dict[str, list[float]]:
     def refresh() -> None:
         RunsIndex(root).refresh()
 
-    open_and_hello()  # warm-up: registry, first-call costs
+    CountingComm.reset()
+    open_and_hello()  # warm-up: first-call costs; and what an open + hello sends
+    with CountingComm.lock:
+        sent = {"bytes": dict(CountingComm.nbytes), "counts": dict(CountingComm.counts),
+                "rows": dict(CountingComm.table_rows)}
     out: dict[str, list[float]] = {key: [] for key in (
         "board cold", "board warm", "hello cold", "hello warm", "index cold", "index warm")}
     for _ in range(repeats):
@@ -378,18 +428,21 @@ def measure_open(root: Path, repeats: int) -> dict[str, list[float]]:
             drop_cache(root)
             out[f"{key} cold"].append(timed(fn))
             out[f"{key} warm"].append(timed(fn))
-    return out
+    return out, sent
 
 
 #: Run by a fresh interpreter (``python -c``, so nothing is imported before the timed imports): argv root, benchmarks.
+#: Then ``genwidgets.board(root)`` displayed as a notebook would (``_repr_mimebundle_``: the box and the PNG
+#: fallback), and whether torch was imported at each stage.
 FIRST_OPEN = """
-import json, sys, time
+import json, os, sys, time
 t0 = time.perf_counter()
 import genwidgets
 imported = time.perf_counter() - t0
 t0 = time.perf_counter()
 from genwidgets.widgets.runs_board import RunsBoard
 widgets = time.perf_counter() - t0
+torch = {"imports": "torch" in sys.modules}
 sys.path.insert(0, sys.argv[2])
 from _common import comm_class
 from board import CountingComm
@@ -397,13 +450,28 @@ with comm_class(CountingComm):
     t0 = time.perf_counter()
     board = RunsBoard(sys.argv[1], interval=3600)
     opened = time.perf_counter() - t0
+    torch["open"] = "torch" in sys.modules
+    t0 = time.perf_counter()
+    board._hello("bench")
+    hello = time.perf_counter() - t0
+    torch["hello"] = "torch" in sys.modules
     board.close()
-print(json.dumps({"import": imported, "widgets": widgets, "open": opened}))
+    with open("/proc/self/statm") as fh:
+        rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    t0 = time.perf_counter()
+    shown = genwidgets.board(sys.argv[1], interval=3600)
+    shown._repr_mimebundle_()
+    display = time.perf_counter() - t0
+    torch["gw.board displayed"] = "torch" in sys.modules
+    shown.close()
+print(json.dumps({"import": imported, "widgets": widgets, "open": opened, "hello": hello, "display": display,
+                  "rss": rss, "torch": torch}))
 """
 
 
-def measure_first_open(root: Path, interpreters: int = 3) -> list[dict[str, float]]:
-    """Seconds of ``import genwidgets``, of importing the board's module, and of the first open; fresh interpreters."""
+def measure_first_open(root: Path, interpreters: int = 3) -> list[dict[str, Any]]:
+    """Seconds of ``import genwidgets``, of importing the board's module, of the first open and its hello, of a
+    displayed ``genwidgets.board`` after them; RSS after the hello; torch in ``sys.modules``; fresh interpreters."""
     command = [sys.executable, "-c", FIRST_OPEN, str(root), str(Path(__file__).resolve().parent)]
     return [json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
             for _ in range(interpreters)]
@@ -471,7 +539,7 @@ def measure_lag(root: Path, live: list[str], seconds: float, interval: float, ra
     """Per-row lag (seconds) from write to the first curves message showing it; poll durations; bytes."""
     offsets = {rid: (root / rid / "metrics.csv").stat().st_size for rid in live}
     board = board_class()(root, interval=interval, selected=live, metric="loss")
-    board.curves_message()  # the first read, as after a front end's hello
+    board._hello("bench")  # a front end's hello: the whole table, the first read of the curves, the grids
     board.poll_seconds.clear()
     CountingComm.reset()
     t0 = time.time()
@@ -482,7 +550,7 @@ def measure_lag(root: Path, live: list[str], seconds: float, interval: float, ra
     elapsed = time.time() - t0
     with CountingComm.lock:
         messages = list(CountingComm.curves)
-        sent, counts = dict(CountingComm.nbytes), dict(CountingComm.counts)
+        sent, counts, table_rows = dict(CountingComm.nbytes), dict(CountingComm.counts), dict(CountingComm.table_rows)
     lags, unseen = [], 0
     for rid in live:
         with open(root / rid / "metrics.csv", "rb") as fh:
@@ -497,7 +565,7 @@ def measure_lag(root: Path, live: list[str], seconds: float, interval: float, ra
         lags.extend((times[where[seen]] - rows[seen, 1]).tolist())
     polls = board.poll_seconds
     return {"lags": lags, "unseen": unseen, "rows": len(lags) + unseen, "polls": polls, "sent": sent,
-            "counts": counts, "elapsed": elapsed, "curve_messages": len(messages)}
+            "counts": counts, "table_rows": table_rows, "elapsed": elapsed, "curve_messages": len(messages)}
 
 
 def rss_mb() -> float:
@@ -530,7 +598,9 @@ def probe_memory(root: str) -> None:
 
     from genwidgets.registry import get_registry
 
-    get_registry()  # torch and the plugins: what any open pays once, not what the board keeps
+    caps = get_registry().get_model("beta_vae").capabilities.names()  # torch and the plugins, before `before`
+    if caps != CAPABILITIES:
+        raise SystemExit(f"beta_vae's capabilities are {caps}, the synthetic cards say {CAPABILITIES}: update them")
     board_cls = board_class()
     with comm_class(CountingComm):
         gc.collect()
@@ -594,7 +664,7 @@ def main() -> None:
     parser.add_argument("--live", type=int, default=4, help="runs appended to while the board follows them")
     parser.add_argument("--live-seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=100.0, help="rows/s appended to each live run")
-    parser.add_argument("--interval", type=float, nargs="+", default=[1.0],
+    parser.add_argument("--interval", type=float, nargs="+", default=[0.5],
                         help="the board's poll interval(s) for the live lag (one measurement each)")
     parser.add_argument("--dir", type=Path, default=None, help="where the synthetic runs go (kept and reused)")
     parser.add_argument("--quick", action="store_true", help="small sizes: 20 runs of 5,000 rows, 3 repeats")
@@ -639,7 +709,7 @@ def main() -> None:
                                "csv_bytes": json.loads((main_root / MARKER).read_text())["live_sizes"][live[0]]}
     try:
         with comm_class(CountingComm):
-            results["open"] = measure_open(main_root, args.repeats)
+            results["open"], results["open_sent"] = measure_open(main_root, args.repeats)
             results["first_open"] = measure_first_open(main_root)
             print("open done", flush=True)
             polls, results["poll_info"] = measure_poll(main_root, args.repeats)
@@ -678,6 +748,10 @@ def report(args: argparse.Namespace, results: dict[str, Any], cases: list[str]) 
             ("index cold", "bare RunsIndex(root).refresh(), file pages dropped", False)):
         med, p95 = stats(opens[key])
         print(row(label, f"{ms(med)} ({ms(p95)})", "<= 2 s" if target else "-", med <= 2.0 if target else None))
+    sent = results["open_sent"]
+    print(row("  sent by one open + hello", f"{sum(sent['bytes'].values()) / 1e3:,.1f} kB: " + ", ".join(
+        f"{k} {v / 1e3:,.1f} kB ({sent['counts'][k]} msg"
+        + (f", {sent['rows'][k]} rows)" if k in sent["rows"] else ")") for k, v in sorted(sent["bytes"].items()))))
     firsts = results["first_open"]
     totals = [f["import"] + f["widgets"] + f["open"] for f in firsts]
     print(row(f"first board in a fresh interpreter: RunsBoard(root) alone ({len(firsts)} interpreters)",
@@ -686,9 +760,20 @@ def report(args: argparse.Namespace, results: dict[str, Any], cases: list[str]) 
     print(row(f"  with its imports: import genwidgets {ms(statistics.median(f['import'] for f in firsts))} + import "
               f"of the board's module {ms(statistics.median(f['widgets'] for f in firsts))} + open",
               f"{ms(statistics.median(totals))} (max {ms(max(totals))})", "<= 2 s", statistics.median(totals) <= 2.0))
+    with_hello = [t + f["hello"] for t, f in zip(totals, firsts, strict=True)]
+    print(row("  the same + its hello", f"{ms(statistics.median(with_hello))} (max {ms(max(with_hello))})", "<= 2 s",
+              statistics.median(with_hello) <= 2.0))
+    stages = firsts[0]["torch"]
+    torch_free = not any(any(f["torch"].values()) for f in firsts)
+    print(row("  torch in sys.modules after: " + ", ".join(
+        f"{stage} {'/'.join('yes' if f['torch'][stage] else 'no' for f in firsts)}" for stage in stages),
+        "never" if torch_free else "imported", "no torch", torch_free))
+    print(row("  then genwidgets.board(root) displayed (box + PNG fallback); RSS after the hello",
+              f"{ms(statistics.median(f['display'] for f in firsts))}; "
+              f"{statistics.median(f['rss'] for f in firsts):.0f} MB"))
     med, p95 = stats(results["poll"])
     print(row(f"poll, nothing changed, {results['poll_info']['rows']} runs, 4 curves followed",
-              f"{ms(med)} ({ms(p95)}); {med * 100:.1f} % of a core at a 1 s poll"))
+              f"{ms(med)} ({ms(p95)}); {med * 100:.1f} % of a core at a 1 s poll, {med * 200:.1f} % at 0.5 s"))
     for interval, lag in results["lag"].items():
         if not lag["lags"]:
             print(row(f"live lag at interval {interval} s", "no rows shown", "p95 <= 1 s", False))
@@ -701,10 +786,13 @@ def report(args: argparse.Namespace, results: dict[str, Any], cases: list[str]) 
         pm, pp = stats(lag["polls"])
         polls = max(1, len(lag["polls"]))
         sent = {k: v / polls for k, v in lag["sent"].items() if not k.startswith("comm_")}
-        print(row(f"  poll with {args.live} live runs changed ({len(lag['polls'])} polls)",
+        print(row(f"  poll with {args.live} live runs changed ({len(lag['polls'])} polls in {lag['elapsed']:.1f} s)",
                   f"{ms(pm)} ({ms(pp)}); {pm / interval * 100:.1f} % of a core"))
         print(row("  bytes sent per poll while live", f"{sum(sent.values()) / 1e3:,.1f} kB: " + ", ".join(
-            f"{k} {v / 1e3:,.1f} kB" for k, v in sorted(sent.items()))))
+            f"{k} {v / 1e3:,.1f} kB" for k, v in sorted(sent.items())) + "; messages per poll: " + ", ".join(
+            f"{k} {n / polls:.2f}" for k, n in sorted(lag["counts"].items()) if not k.startswith("comm_"))
+            + "; table rows per rows message: " + ", ".join(
+            f"{n / max(1, lag['counts'].get(k, 0)):.1f}" for k, n in sorted(lag["table_rows"].items()))))
     curves = results["curves"]
     med, p95 = stats(curves["first"])
     print(row(f"curves_message(), 4 runs x {args.rows:,} rows, first read", f"{ms(med)} ({ms(p95)})"))

@@ -153,7 +153,7 @@ def board(root: str | os.PathLike = "runs", *, interval: float = 0.5, selected: 
     Args:
         root: A run folder, a sweep's folder, or a folder of either.
         interval: Seconds between polls of the folders (0.5: a live run's new rows show within about half a
-            second, at about 3 % of a core idle and 10 % while 4 of 200 runs train; benchmarks/board.py).
+            second, at about 3 % of a core idle and 7-9 % while 4 of 200 runs train; benchmarks/board.py).
         selected: Run ids (folder paths relative to ``root``) to show first; default: the first four.
         metric: The metric the curves show first; default: ``loss`` when logged.
 
