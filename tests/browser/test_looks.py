@@ -76,11 +76,13 @@ ALL_DRAWN = """() => {
       .filter((c) => /:[1-9]/.test(c)).length === 2
     && !!document.querySelector('.gw-board .gw-board-curves-plot .xtick text'); }"""
 
-#: JS: every plot has finished its queued draws and is laid out at its box's width (plotly follows the box).
-FITTED = """() => [...document.querySelectorAll('.gw-root .js-plotly-plot')].every((div) => {
+#: JS (arg: a widget root): its plots not (yet) laid out at their box's width, or with draws still queued.
+UNFITTED = """(root) => [...root.querySelectorAll('.js-plotly-plot')].filter((div) => {
   const svg = div.querySelector('.main-svg');
-  return !div.getClientRects().length || (div.dataset.busy === 'false'
-    && svg && svg.getBoundingClientRect().width <= div.clientWidth + 1); })"""
+  return !(!div.getClientRects().length || (div.dataset.busy === 'false'
+    && svg && svg.getBoundingClientRect().width <= div.clientWidth + 1)); }).map((div) =>
+  `${div.className}: busy=${div.dataset.busy}, `
+  + `svg ${div.querySelector('.main-svg')?.getBoundingClientRect().width} in ${div.clientWidth}`)"""
 
 #: JS (arg: true for dark): Lab's theme is applied and every plot's tick labels took the theme's text colour.
 THEMED = """(dark) => {
@@ -212,6 +214,26 @@ def test_widgets_in_both_themes_at_600_and_1280_px(open_notebook, page: Page) ->
     assert not errors and not warnings, "console errors and warnings:\n" + "\n".join(errors + warnings)
 
 
+def check_plots_fitted(page: Page, width: int) -> None:
+    """Every widget's plots follow their box's new width, once the widget is on screen.
+
+    Each widget is scrolled into view first: JupyterLab skips the rendering of cells far off screen
+    (``content-visibility``), and a browser delivers no resize to what it does not render, so a plot
+    below the fold is laid out when a person scrolls to it, not before.
+    """
+    roots = page.locator(".gw-root")
+    for i in range(roots.count()):
+        root = roots.nth(i)
+        root.scroll_into_view_if_needed()
+        kind = root.get_attribute("class")
+        handle = root.element_handle()
+        try:
+            page.wait_for_function(f"(root) => ({UNFITTED})(root).length === 0", arg=handle, timeout=60_000)
+        except Exception:  # noqa: BLE001 - a timeout: say which plot
+            raise AssertionError(f"{kind} #{i} at {width} px: plots not laid out at their box's width after 60 s: "
+                                 f"{root.evaluate(UNFITTED)}") from None
+
+
 def check_themes_and_widths(page: Page, out: str | None) -> None:
     """Each theme at each width: nothing spills, text contrasts (and screenshots into ``out`` when given)."""
     for theme in THEMES:
@@ -220,7 +242,7 @@ def check_themes_and_widths(page: Page, out: str | None) -> None:
             # Screenshots need the tallest widget (the explorer, 1,900 px at 600) inside the viewport.
             page.set_viewport_size({"width": width, "height": 2200 if out else 1200})
             wait_for_content(page, ALL_DRAWN, f"every widget drawn at {width} px")
-            wait_for_content(page, FITTED, f"every plot laid out at {width} px")
+            check_plots_fitted(page, width)
             for name, selector, index in WIDGETS:
                 widget = page.locator(selector).nth(index)
                 widget.scroll_into_view_if_needed()
