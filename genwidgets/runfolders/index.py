@@ -103,6 +103,11 @@ class RunsIndex:
             varied.update(k for k in keys if len({repr(c.get(k)) for c in configs}) > 1)
         return sorted(varied)
 
+    def followed(self, run_id: str) -> MetricsFile | None:
+        """The metrics file followed for ``run_id`` (None while its curve is not shown)."""
+        with self._lock:
+            return self._files.get(run_id)
+
     def curves(self, ids: Iterable[str], metric: str) -> dict[str, tuple[Any, Any] | str]:
         """Each run's ``metric`` curve (steps, values), following its file; an error text where it cannot be read.
 

@@ -115,7 +115,6 @@ class RunsBoard(LiveWidget):
         self.index.refresh()
         super().__init__(title=f"runs in {root}", interval=interval, **kwargs)
         self._send_lock = threading.RLock()
-        self._nonces: list[str] = []
         self._grids_sent: tuple[Any, ...] = ()
         self._rows: dict[str, dict[str, Any]] = {}
         self._sync_rows(list(self.index.runs), [])
@@ -202,7 +201,6 @@ class RunsBoard(LiveWidget):
 
     # ---- front end -------------------------------------------------------------------------
     def _hello(self, nonce: str) -> None:
-        self._nonces.append(nonce)
         self._send_message({"op": "rows", "reset": True, "rows": self.rows, "removed": []}, [])
         self._send_curves()
         self._send_grids()
@@ -243,7 +241,7 @@ class RunsBoard(LiveWidget):
         return pack({"op": "curves", "metric": self.metric, "curves": curves})
 
     def _curve_length(self, rid: str) -> tuple[int, float] | None:
-        followed = self.index._files.get(rid)
+        followed = self.index.followed(rid)
         if followed is None or followed.last is None:
             return None
         return (len(followed.rows), float(followed.last[0]))
